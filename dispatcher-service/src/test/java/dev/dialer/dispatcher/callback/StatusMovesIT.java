@@ -238,6 +238,36 @@ class StatusMovesIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void changesOfRequestsWhoseRowsAreHeldGoAloneInAllButOneSlotSoOthersAlwaysHaveOne() throws Exception {
+        MeterRegistry own = new SimpleMeterRegistry();
+        moves = new StatusMoves(attempts, events, new CallbackProperties(64, 2, null), own);
+        CallCommand first = dialled();
+        CallCommand second = dialled();
+        CallCommand other = dialled();
+        try (HeldAttempt firstLock = HeldAttempt.of(connections, db, first);
+             HeldAttempt secondLock = HeldAttempt.of(connections, db, second)) {
+            // Both wait for their rows, in both slots, until the lock timeout: their requests are known held.
+            CompletableFuture<CallEvents.Changed> firstMoved = move(first, AttemptStatus.INITIATED, null);
+            CompletableFuture<CallEvents.Changed> secondMoved = move(second, AttemptStatus.INITIATED, null);
+            for (CompletableFuture<CallEvents.Changed> moved : List.of(firstMoved, secondMoved)) {
+                assertThatThrownBy(() -> moved.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                        .hasCauseInstanceOf(DataAccessResourceFailureException.class);
+            }
+
+            // Their callers try again, and another call's change comes: one held request's change takes a slot
+            // alone, the other waits, and the other call's change takes the last slot.
+            CompletableFuture<CallEvents.Changed> firstAgain = move(first, AttemptStatus.INITIATED, null);
+            CompletableFuture<CallEvents.Changed> secondAgain = move(second, AttemptStatus.INITIATED, null);
+            assertThat(previous(move(other, AttemptStatus.INITIATED, null))).as("made while both rows are held")
+                    .contains(AttemptStatus.QUEUED);
+            assertThat(firstAgain).as("waits for its row").isNotDone();
+            assertThat(secondAgain).as("waits for a slot, or its row").isNotDone();
+        }
+        assertThat(own.get("dialer.dispatcher.callbacks.status.batch").summary().max()).as("no change with another")
+                .isEqualTo(1);
+    }
+
+    @Test
     void aRequestsNextChangeWaitsForTheOneInFlightEvenWithAStatementFreeAndIsJudgedByWhatItLeft() throws Exception {
         CallCommand held = dialled();
         List<CallCommand> others = List.of(dialled(), dialled(), dialled(), dialled());
