@@ -64,10 +64,11 @@ public final class RequestBodies {
             return Mono.error(Problems.unsupportedContentEncoding(encoding.strip()));
         }
         Charset charset = charsetOf(request.getHeaders());
+        Duration limit = timeLimit(maxBytes);
         // The cap ends the stream by cancelling it, never by an error thrown inside onNext: an error there (as
         // DataBufferUtils.join(body, max) raises) makes Reactor Netty release the same chunk twice.
         return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(request.getBody(), maxBytes + 1L))
-                .timeout(timeLimit(maxBytes), Mono.error(() -> Problems.requestTimeout(timeLimit(maxBytes))))
+                .timeout(limit, Mono.error(() -> Problems.requestTimeout(limit)))
                 .map(buffer -> decode(buffer, charset, maxBytes))
                 .defaultIfEmpty("");
     }

@@ -263,26 +263,29 @@ class StatusMoves {
                 .doOnNext(found -> batch.forEach(move -> move.answer(found.get(move.change().requestId()))))
                 .then();
         if (batch.size() == 1) {
-            return together.doOnSuccess(done -> noteHeld(batch.get(0), false))
-                    .doOnError(error -> noteHeld(batch.get(0), waitedForALock(error)));
+            return notingHeld(batch.get(0), together);
         }
         return together.onErrorResume(error -> !InfraRetry.isTransient(error) || waitedForALock(error), error -> {
             log.warn("a batch of {} status changes failed ({}); making them one a statement", batch.size(),
                     error.toString());
             split.increment();
             return Flux.fromIterable(batch)
-                    .flatMap(move -> bounded(events.changeOn(move.command(),
+                    .flatMap(move -> notingHeld(move, bounded(events.changeOn(move.command(),
                                     ledger.transitionChange(move.change()), move.details()), 1)
-                            .doOnSuccess(move::answer)
-                            .doOnSuccess(done -> noteHeld(move, false))
+                                    .doOnSuccess(move::answer))
                             .onErrorResume(alone -> {
-                                noteHeld(move, waitedForALock(alone));
                                 move.fail(alone);
                                 return Mono.empty();
                             })
                             .doFinally(signal -> released(move)), SPLIT_AT_ONCE)
                     .then();
         });
+    }
+
+    /** {@code statement} of {@code move} alone, noting whether its row was held elsewhere ({@link #noteHeld}). */
+    private <T> Mono<T> notingHeld(Move move, Mono<T> statement) {
+        return statement.doOnSuccess(done -> noteHeld(move, false))
+                .doOnError(error -> noteHeld(move, waitedForALock(error)));
     }
 
     /** Notes whether the change's row was held elsewhere until {@code lock_timeout}, for the request's next change. */
