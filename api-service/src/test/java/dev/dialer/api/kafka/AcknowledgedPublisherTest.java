@@ -29,6 +29,10 @@ class AcknowledgedPublisherTest {
     private final AcknowledgedPublisher publisher =
             new AcknowledgedPublisher(kafka, Duration.ofMillis(400), Duration.ofMillis(1500), registry);
 
+    /** A command whose record, with its key, counts 61 bytes against the budget. */
+    private static final List<OutboundRecord> SIXTY_ONE_BYTES = List.of(OutboundRecord.of(Topics.CALL_COMMANDS,
+            "+918068281234", new byte[48]));
+
     @AfterEach
     void closeProducer() {
         kafka.close();
@@ -68,11 +72,10 @@ class AcknowledgedPublisherTest {
         KafkaPublisher slow = neverAnswering("acknowledged-publisher-budget-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AcknowledgedPublisher budgeted = budgetOf100Bytes(slow, Duration.ofSeconds(3), meters);
-        OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", new byte[48]);
-        List<OutboundRecord> sixtyOneBytes = List.of(record);
+        OutboundRecord record = SIXTY_ONE_BYTES.get(0);
 
-        StepVerifier.create(budgeted.publishAll(sixtyOneBytes).then(Mono.just("first")).onErrorReturn("first")
-                        .zipWith(budgeted.publishAll(sixtyOneBytes).then(Mono.just("second"))
+        StepVerifier.create(budgeted.publishAll(SIXTY_ONE_BYTES).then(Mono.just("first")).onErrorReturn("first")
+                        .zipWith(budgeted.publishAll(SIXTY_ONE_BYTES).then(Mono.just("second"))
                                 .onErrorResume(ApiProblem.class, problem -> Mono.just(problem.getBody().getDetail()))))
                 .assertNext(answers -> {
                     assertThat(answers.getT1()).isEqualTo("first");
@@ -80,17 +83,17 @@ class AcknowledgedPublisherTest {
                             .isEqualTo(AcknowledgedPublisher.BUDGET_SPENT);
                 })
                 .verifyComplete();
-        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isEqualTo(1);
+        assertThat(refused(meters, "budget")).isEqualTo(1);
         // The first request's bytes are given back once the producer gives its record up (its delivery timeout).
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
 
         // Free again: the next one waits for Kafka (and times out: the broker here never answers).
-        expectNotAcknowledged(budgeted.publishAll(sixtyOneBytes));
+        expectNotAcknowledged(budgeted.publishAll(SIXTY_ONE_BYTES));
         // One larger than the whole budget goes through when nothing else waits: once the producer has given up the
         // last request's record too, which may come after that request's answer.
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
         expectNotAcknowledged(budgeted.publishAll(List.of(record, record, record)));
-        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isEqualTo(1);
+        assertThat(refused(meters, "budget")).isEqualTo(1);
         slow.close();
     }
 
@@ -105,21 +108,16 @@ class AcknowledgedPublisherTest {
         KafkaPublisher slow = neverAnswering("acknowledged-publisher-held-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AcknowledgedPublisher budgeted = budgetOf100Bytes(slow, Duration.ofMillis(300), meters);
-        List<OutboundRecord> sixtyOneBytes =
-                List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", new byte[48]));
 
-        expectNotAcknowledged(budgeted.publishAll(sixtyOneBytes));
+        expectNotAcknowledged(budgeted.publishAll(SIXTY_ONE_BYTES));
 
         assertThat(bytesInFlight(meters)).as("still in the producer").isEqualTo(61);
-        StepVerifier.create(budgeted.publishAll(sixtyOneBytes))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .isEqualTo(AcknowledgedPublisher.BUDGET_SPENT))
-                .verify(Duration.ofSeconds(15));
+        expectRefused(budgeted.publishAll(SIXTY_ONE_BYTES), AcknowledgedPublisher.BUDGET_SPENT);
         // Given back once the producer gave the record up.
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
 
         // A caller that goes away (the client hung up) does not give the bytes back either.
-        budgeted.publishAll(sixtyOneBytes).subscribe().dispose();
+        budgeted.publishAll(SIXTY_ONE_BYTES).subscribe().dispose();
         assertThat(bytesInFlight(meters)).isEqualTo(61);
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
         slow.close();
@@ -134,24 +132,18 @@ class AcknowledgedPublisherTest {
         KafkaPublisher slow = neverAnswering("acknowledged-publisher-share-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AcknowledgedPublisher shared = budgetOf200Bytes(slow, meters);
-        List<OutboundRecord> sixtyOneBytes = List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234",
-                new byte[48]));
 
         // The first send of acc-a waits for Kafka (which never answers here) while the others come.
-        shared.publishSend(sixtyOneBytes, true, "acc-a").subscribe(done -> { }, error -> { });
-        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-a"))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .isEqualTo(AcknowledgedPublisher.SHARE_SPENT))
-                .verify(Duration.ofSeconds(5));
+        shared.publishSend(SIXTY_ONE_BYTES, true, "acc-a").subscribe(done -> { }, error -> { });
+        expectRefused(shared.publishSend(SIXTY_ONE_BYTES, true, "acc-a"), AcknowledgedPublisher.SHARE_SPENT);
         assertThat(bytesInFlight(meters)).as("the refused send holds nothing").isEqualTo(61);
-        expectNotAcknowledged(shared.publishSend(sixtyOneBytes, true, "acc-b"));
+        expectNotAcknowledged(shared.publishSend(SIXTY_ONE_BYTES, true, "acc-b"));
 
-        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "account_share").counter().count())
-                .isEqualTo(1);
-        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isZero();
+        assertThat(refused(meters, "account_share")).isEqualTo(1);
+        assertThat(refused(meters, "budget")).isZero();
         // Given back with the records: acc-a's next send waits for Kafka again.
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
-        expectNotAcknowledged(shared.publishSend(sixtyOneBytes, true, "acc-a"));
+        expectNotAcknowledged(shared.publishSend(SIXTY_ONE_BYTES, true, "acc-a"));
         slow.close();
     }
 
@@ -164,19 +156,14 @@ class AcknowledgedPublisherTest {
         KafkaPublisher slow = neverAnswering("acknowledged-publisher-sends-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AcknowledgedPublisher shared = budgetOf200Bytes(slow, meters);
-        List<OutboundRecord> sixtyOneBytes = List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234",
-                new byte[48]));
 
-        shared.publishSend(sixtyOneBytes, true, "acc-a").subscribe(done -> { }, error -> { });
-        shared.publishSend(sixtyOneBytes, true, "acc-b").subscribe(done -> { }, error -> { });
-        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-c"))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .as("183 bytes of sends would pass the 150 they may hold").isEqualTo(
-                                AcknowledgedPublisher.BUDGET_SPENT))
-                .verify(Duration.ofSeconds(5));
+        shared.publishSend(SIXTY_ONE_BYTES, true, "acc-a").subscribe(done -> { }, error -> { });
+        shared.publishSend(SIXTY_ONE_BYTES, true, "acc-b").subscribe(done -> { }, error -> { });
+        // 183 bytes of sends would pass the 150 they may hold.
+        expectRefused(shared.publishSend(SIXTY_ONE_BYTES, true, "acc-c"), AcknowledgedPublisher.BUDGET_SPENT);
         StepVerifier.create(shared.publishSend(List.of(), true, "acc-a")).verifyComplete();
         // A cancel is not a send: it waits for Kafka (which never answers here), not refused.
-        expectNotAcknowledged(shared.publishAll(sixtyOneBytes, "the cancel may still take effect"));
+        expectNotAcknowledged(shared.publishAll(SIXTY_ONE_BYTES, "the cancel may still take effect"));
         slow.close();
     }
 
@@ -200,12 +187,23 @@ class AcknowledgedPublisherTest {
         return new AcknowledgedPublisher(slow, Duration.ofSeconds(3), Duration.ofMillis(1500), 200, 100, meters);
     }
 
+    /** The request is refused at once (Kafka never answers here, so no acknowledgement could end it first). */
+    private static void expectRefused(Mono<Void> request, String detail) {
+        StepVerifier.create(request)
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail()).isEqualTo(detail))
+                .verify(Duration.ofSeconds(5));
+    }
+
     /** The request waits for Kafka, which never answers here: it is answered the 503 of a late acknowledgement. */
     private static void expectNotAcknowledged(Mono<Void> request) {
         StepVerifier.create(request)
                 .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
                         .startsWith("Kafka did not acknowledge the request"))
                 .verify(Duration.ofSeconds(15));
+    }
+
+    private static double refused(SimpleMeterRegistry meters, String reason) {
+        return meters.get("dialer.api.produce.refused").tag("reason", reason).counter().count();
     }
 
     private static double bytesInFlight(SimpleMeterRegistry meters) {

@@ -42,8 +42,8 @@ class StatusMovesIT extends DispatcherOnDatabase {
     @Autowired
     CallEvents events;
 
-    /** Meters of this test's own batcher. */
-    private final MeterRegistry registry = new SimpleMeterRegistry();
+    /** Meters of this test's own batcher, its own registry each (a gauge's name is taken by its first). */
+    private MeterRegistry registry;
 
     /**
      * A batcher of this test's own, so that no other change (the dispatcher's own callbacks, from the topic it shares
@@ -53,7 +53,13 @@ class StatusMovesIT extends DispatcherOnDatabase {
 
     @BeforeEach
     void ownBatcher() {
-        moves = new StatusMoves(attempts, events, new CallbackProperties(5, 2, null), registry);
+        batcher(5, 2);
+    }
+
+    /** A batcher of at most {@code batchSize} changes a statement, {@code inFlight} statements at once. */
+    private void batcher(int batchSize, int inFlight) {
+        registry = new SimpleMeterRegistry();
+        moves = new StatusMoves(attempts, events, new CallbackProperties(batchSize, inFlight, null), registry);
     }
 
     @Autowired
@@ -162,8 +168,7 @@ class StatusMovesIT extends DispatcherOnDatabase {
     void aRowHeldElsewhereFailsItsOwnChangeAtTheLockTimeoutAndHoldsNoOtherChange() throws Exception {
         assertThat(db.sql("SHOW lock_timeout").map(row -> row.get(0, String.class)).one().block(WAIT))
                 .as("set on every connection of the pool").isEqualTo("10s");
-        MeterRegistry own = new SimpleMeterRegistry();
-        moves = new StatusMoves(attempts, events, new CallbackProperties(5, 1, null), own);
+        batcher(5, 1);
         CallCommand alone = dialled();
         CallCommand held = dialled();
         CallCommand besideIt = dialled();
@@ -174,18 +179,14 @@ class StatusMovesIT extends DispatcherOnDatabase {
             // The only statement allowed at once waits for the lock: these two wait behind it, for one batch.
             CompletableFuture<CallEvents.Changed> heldMoved = move(held, AttemptStatus.INITIATED, null);
             CompletableFuture<CallEvents.Changed> besideMoved = move(besideIt, AttemptStatus.INITIATED, null);
-            assertThat(own.get("dialer.dispatcher.callbacks.status.waiting").gauge().value()).isEqualTo(2);
+            assertThat(waiting()).isEqualTo(2);
 
-            assertThatThrownBy(() -> aloneMoved.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                    .as("ended by PostgreSQL while the lock is still held")
-                    .isInstanceOf(ExecutionException.class)
-                    .satisfies(failed -> assertThat(InfraRetry.isTransient(failed.getCause()))
-                            .as("an outage, which its caller tries again: %s", failed.getCause()).isTrue());
+            failedAtTheLockTimeout(aloneMoved, "ended by PostgreSQL while the lock is still held");
             // The batch of the two stops at the lock timeout too, and is made again one change a statement.
             assertThat(previous(besideMoved)).as("made while the row beside it is still held")
                     .contains(AttemptStatus.QUEUED);
             assertThat(heldMoved).as("its own statement waits for the row").isNotDone();
-            assertThat(own.get("dialer.dispatcher.callbacks.status.batch.split").counter().count()).isEqualTo(1);
+            assertThat(splits()).isEqualTo(1);
             heldLock.close();
             assertThat(previous(heldMoved)).as("made once its row is free").contains(AttemptStatus.QUEUED);
         }
@@ -197,8 +198,7 @@ class StatusMovesIT extends DispatcherOnDatabase {
 
     @Test
     void aChangeWaitingForAHeldRowHoldsNoChangeBehindItAndItsRequestsNextChangeGoesAlone() throws Exception {
-        MeterRegistry own = new SimpleMeterRegistry();
-        moves = new StatusMoves(attempts, events, new CallbackProperties(64, 2, null), own);
+        batcher(64, 2);
         CallCommand held = dialled();
         CallCommand behind = dialled();
         CallCommand slow = dialled();
@@ -210,8 +210,7 @@ class StatusMovesIT extends DispatcherOnDatabase {
             assertThat(previous(move(behind, AttemptStatus.INITIATED, null))).as("made while the row is held")
                     .contains(AttemptStatus.QUEUED);
             assertThat(heldMoved).as("waits for its row").isNotDone();
-            assertThatThrownBy(() -> heldMoved.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                    .as("until PostgreSQL's lock timeout").hasCauseInstanceOf(DataAccessResourceFailureException.class);
+            failedAtTheLockTimeout(heldMoved, "until PostgreSQL's lock timeout");
 
             // The held request's change again, with another change, queued together while a statement runs.
             CompletableFuture<CallEvents.Changed> heldAgain;
@@ -232,15 +231,14 @@ class StatusMovesIT extends DispatcherOnDatabase {
             heldLock.close();
             assertThat(previous(heldAgain)).as("made once its row is free").contains(AttemptStatus.QUEUED);
         }
-        assertThat(own.get("dialer.dispatcher.callbacks.status.batch").summary().max()).as("no change with another")
+        assertThat(largestBatch()).as("no change with another")
                 .isEqualTo(1);
-        assertThat(own.get("dialer.dispatcher.callbacks.status.batch.split").counter().count()).isZero();
+        assertThat(splits()).isZero();
     }
 
     @Test
     void changesOfRequestsWhoseRowsAreHeldGoAloneInAllButOneSlotSoOthersAlwaysHaveOne() throws Exception {
-        MeterRegistry own = new SimpleMeterRegistry();
-        moves = new StatusMoves(attempts, events, new CallbackProperties(64, 2, null), own);
+        batcher(64, 2);
         CallCommand first = dialled();
         CallCommand second = dialled();
         CallCommand other = dialled();
@@ -249,10 +247,8 @@ class StatusMovesIT extends DispatcherOnDatabase {
             // Both wait for their rows, in both slots, until the lock timeout: their requests are known held.
             CompletableFuture<CallEvents.Changed> firstMoved = move(first, AttemptStatus.INITIATED, null);
             CompletableFuture<CallEvents.Changed> secondMoved = move(second, AttemptStatus.INITIATED, null);
-            for (CompletableFuture<CallEvents.Changed> moved : List.of(firstMoved, secondMoved)) {
-                assertThatThrownBy(() -> moved.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                        .hasCauseInstanceOf(DataAccessResourceFailureException.class);
-            }
+            failedAtTheLockTimeout(firstMoved, "the first");
+            failedAtTheLockTimeout(secondMoved, "the second");
 
             // Their callers try again, and another call's change comes: one held request's change takes a slot
             // alone, the other waits, and the other call's change takes the last slot.
@@ -263,7 +259,7 @@ class StatusMovesIT extends DispatcherOnDatabase {
             assertThat(firstAgain).as("waits for its row").isNotDone();
             assertThat(secondAgain).as("waits for a slot, or its row").isNotDone();
         }
-        assertThat(own.get("dialer.dispatcher.callbacks.status.batch").summary().max()).as("no change with another")
+        assertThat(largestBatch()).as("no change with another")
                 .isEqualTo(1);
     }
 
@@ -314,6 +310,24 @@ class StatusMovesIT extends DispatcherOnDatabase {
 
     private double waiting() {
         return registry.get("dialer.dispatcher.callbacks.status.waiting").gauge().value();
+    }
+
+    private double splits() {
+        return registry.get("dialer.dispatcher.callbacks.status.batch.split").counter().count();
+    }
+
+    private double largestBatch() {
+        return registry.get("dialer.dispatcher.callbacks.status.batch").summary().max();
+    }
+
+    /** The change failed when PostgreSQL stopped its wait for a row at the lock timeout: an outage to its caller. */
+    private static void failedAtTheLockTimeout(CompletableFuture<CallEvents.Changed> change, String description) {
+        assertThatThrownBy(() -> change.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .as(description)
+                .isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(DataAccessResourceFailureException.class)
+                .satisfies(failed -> assertThat(InfraRetry.isTransient(failed.getCause()))
+                        .as("an outage, which its caller tries again: %s", failed.getCause()).isTrue());
     }
 
     /** A recorded attempt, claimed for its first dial. */
