@@ -37,6 +37,7 @@ import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.reactor.netty.autoconfigure.NettyServerProperties;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ApplicationContext;
@@ -94,10 +95,18 @@ class DispatcherIT {
     @Autowired
     AttemptLedger ledger;
 
+    @Autowired
+    NettyServerProperties server;
+
     @Test
     void loadsItsOwnConfigurationFile() {
         assertThat(environment.getProperty("spring.application.name")).isEqualTo("dispatcher-service");
         assertThat(environment.getProperty("spring.flyway.locations")).isEqualTo("classpath:db/migration/dispatch");
+    }
+
+    @Test
+    void closesAConnectionIdleLongerThanACarriersOrAProxysKeepAlive() {
+        assertThat(server.getIdleTimeout()).isEqualTo(Duration.ofSeconds(620));
     }
 
     @Test
