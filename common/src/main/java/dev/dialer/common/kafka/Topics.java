@@ -89,9 +89,11 @@ public final class Topics {
     private static final Duration WEEK = Duration.ofDays(7);
     private static final Duration DLQ_RETENTION = Duration.ofDays(30);
     /**
-     * How long {@link #CALL_COMMANDS_DLQ} keeps a copy, its segments rolled daily: every copy is gone within 14 days,
-     * before the dispatcher's ledger (keeping an ended request at least 15 days) can forget the copy's request. A
-     * copy replayed after that would find no request and be dialled again.
+     * How long {@link #CALL_COMMANDS_DLQ} keeps a copy, its segments rolled daily: every copy is gone within 14 days
+     * of being written. A copy is written when its command's handling fails, as late as 14 days after the command (one
+     * read again), so it is gone within 28 days of its command, before the dispatcher's ledger (keeping an ended
+     * request 30 days by default) can forget the copy's request; a shorter retention is warned of at start. A copy
+     * replayed after its request was forgotten would find no request and be dialled again.
      */
     public static final Duration COMMANDS_DLQ_RETENTION = Duration.ofDays(13);
     /** How often {@link #CALL_COMMANDS_DLQ} rolls a segment: a segment is deleted once its newest record expires. */

@@ -68,6 +68,23 @@ public record LedgerProperties(
                 : "its retention.ms plus segment.ms is " + rereadWindow + ", and a day more is needed");
     }
 
+    /**
+     * Why the retention is under how long after its command a DLQ copy may be replayed, plus a day, or null when it
+     * is not (or when ended requests are kept for ever). A copy is written when its command's handling fails, which
+     * may be as late as {@code commandsWindow} after the command was written (a command read again after its request
+     * ended, decision 0103), and can be read {@code dlqWindow} after that; a null window is for ever.
+     */
+    public String shorterThanReplays(Duration commandsWindow, Duration dlqWindow, String dlq) {
+        Duration replayWindow = commandsWindow == null || dlqWindow == null ? null : commandsWindow.plus(dlqWindow);
+        if (!purges() || replayWindow != null && retention.compareTo(replayWindow.plus(REREAD_MARGIN)) >= 0) {
+            return null;
+        }
+        return "dialer.dispatcher.ledger.retention (" + retention + ") is shorter than " + dlq + " may give a copy "
+                + "back: " + (replayWindow == null ? "it or the commands topic keeps records for ever"
+                : "a copy may be written " + commandsWindow + " after its command (read again) and read " + dlqWindow
+                + " after that, " + replayWindow + " in all, and a day more is needed");
+    }
+
     /** Whether ended requests are ever deleted. */
     boolean purges() {
         return !retention.isZero();

@@ -78,13 +78,14 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         commands.requireCovers(commandsPartitions);
         // Refuses to forget ended requests sooner than a command can be read again (a topic created elsewhere with a
         // longer retention): decision 0103.
-        ledger.requireLongerThan(TopicProvisioner.rereadWindow(settings, Topics.CALL_COMMANDS, TOPIC_TIMEOUT_MILLIS),
-                Topics.CALL_COMMANDS);
+        Duration commandsWindow = TopicProvisioner.rereadWindow(settings, Topics.CALL_COMMANDS, TOPIC_TIMEOUT_MILLIS);
+        ledger.requireLongerThan(commandsWindow, Topics.CALL_COMMANDS);
         // A DLQ copy is read again only when an operator replays it: warned of, not refused (a DLQ made before its
-        // copies were kept shorter than the ledger's retention keeps 30 days; kafka-configs shortens it).
+        // copies were kept shorter than the ledger's retention keeps 30 days; kafka-configs shortens it). A copy may be
+        // written as late as its command is read again: the two windows add up.
         String dlqOutlivesLedger;
         try {
-            dlqOutlivesLedger = ledger.shorterThan(TopicProvisioner.rereadWindow(settings,
+            dlqOutlivesLedger = ledger.shorterThanReplays(commandsWindow, TopicProvisioner.rereadWindow(settings,
                     Topics.CALL_COMMANDS_DLQ, TOPIC_TIMEOUT_MILLIS), Topics.CALL_COMMANDS_DLQ);
         } catch (RuntimeException unread) {
             // Not allowed to describe it, or no answer in time: a warning, as the check's own finding is.
@@ -94,7 +95,8 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         }
         if (dlqOutlivesLedger != null) {
             log.warn("{}: a copy replayed after its request was forgotten would be dialled again; replay only copies "
-                    + "younger than the retention, or set the DLQ's retention.ms and segment.ms to {} and {}",
+                    + "of commands written less than the retention ago, keep ended requests longer, or shorten the "
+                    + "DLQ (its retention.ms and segment.ms as the dispatcher creates it: {} and {})",
                     dlqOutlivesLedger, Topics.COMMANDS_DLQ_RETENTION.toMillis(),
                     Topics.COMMANDS_DLQ_SEGMENT.toMillis());
         }

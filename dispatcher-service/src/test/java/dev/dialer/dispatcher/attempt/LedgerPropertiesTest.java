@@ -46,19 +46,40 @@ class LedgerPropertiesTest {
     }
 
     @Test
-    void theCommandsDlqAsItIsMadeLetsGoOfEveryCopyBeforeTheShortestRetentionForgetsItsRequest() {
-        TopicSpec dlq = Topics.all(12).stream().filter(spec -> spec.name().equals(Topics.CALL_COMMANDS_DLQ))
-                .findFirst().orElseThrow();
-        // Without segment.ms of its own a topic rolls at the broker's default, a week: a copy stays that much longer.
-        String brokerRoll = Long.toString(Duration.ofDays(7).toMillis());
-        Duration rereadWindow = Duration.ofMillis(Long.parseLong(dlq.configs().get("retention.ms"))
-                + Long.parseLong(dlq.configs().getOrDefault("segment.ms", brokerRoll)));
+    void theCommandsDlqAsItIsMadeLetsGoOfEveryCopyBeforeTheDefaultRetentionForgetsItsRequest() {
+        Duration commandsWindow = rereadWindow(Topics.CALL_COMMANDS);
+        Duration dlqWindow = rereadWindow(Topics.CALL_COMMANDS_DLQ);
+        assertThat(commandsWindow).isEqualTo(Duration.ofDays(14));
+        assertThat(dlqWindow).isEqualTo(Duration.ofDays(14));
 
-        assertThat(new LedgerProperties(LedgerProperties.MINIMUM_RETENTION, MINUTE)
-                .shorterThan(rereadWindow, Topics.CALL_COMMANDS_DLQ)).isNull();
         assertThat(new LedgerProperties(Duration.ofDays(30), MINUTE)
-                .shorterThan(Duration.ofDays(37), Topics.CALL_COMMANDS_DLQ))
+                .shorterThanReplays(commandsWindow, dlqWindow, Topics.CALL_COMMANDS_DLQ)).isNull();
+        assertThat(new LedgerProperties(Duration.ofDays(29), MINUTE)
+                .shorterThanReplays(commandsWindow, dlqWindow, Topics.CALL_COMMANDS_DLQ)).isNull();
+        // A command read again 14 days after it was written and kept aside then: its copy is read 14 days more, and
+        // its request, ended when the command was first read, may be forgotten after 15.
+        assertThat(new LedgerProperties(Duration.ofDays(28), MINUTE)
+                .shorterThanReplays(commandsWindow, dlqWindow, Topics.CALL_COMMANDS_DLQ))
+                .contains(Topics.CALL_COMMANDS_DLQ).contains("PT336H after its command").contains("PT672H in all");
+        assertThat(new LedgerProperties(LedgerProperties.MINIMUM_RETENTION, MINUTE)
+                .shorterThanReplays(commandsWindow, dlqWindow, Topics.CALL_COMMANDS_DLQ)).isNotNull();
+        assertThat(new LedgerProperties(Duration.ofDays(30), MINUTE)
+                .shorterThanReplays(commandsWindow, Duration.ofDays(37), Topics.CALL_COMMANDS_DLQ))
                 .as("a DLQ made before, 30 days and the broker's weekly roll").contains(Topics.CALL_COMMANDS_DLQ);
+        assertThat(new LedgerProperties(Duration.ofDays(300), MINUTE)
+                .shorterThanReplays(commandsWindow, null, Topics.CALL_COMMANDS_DLQ)).contains("for ever");
+        assertThat(new LedgerProperties(Duration.ZERO, MINUTE)
+                .shorterThanReplays(null, null, Topics.CALL_COMMANDS_DLQ)).isNull();
+    }
+
+    /** How long after it was written a record of {@code topic} as the dialer creates it may still be read. */
+    private static Duration rereadWindow(String topic) {
+        TopicSpec spec = Topics.all(12).stream().filter(candidate -> candidate.name().equals(topic))
+                .findFirst().orElseThrow();
+        // Without segment.ms of its own a topic rolls at the broker's default, a week: a record stays that much longer.
+        String brokerRoll = Long.toString(Duration.ofDays(7).toMillis());
+        return Duration.ofMillis(Long.parseLong(spec.configs().get("retention.ms"))
+                + Long.parseLong(spec.configs().getOrDefault("segment.ms", brokerRoll)));
     }
 
     @Test
