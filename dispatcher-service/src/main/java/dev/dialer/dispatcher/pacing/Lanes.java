@@ -498,8 +498,8 @@ public class Lanes {
         int learnt = 0;
         for (ParkingLot.ParkedLane lane : parked) {
             if (gained.contains(KafkaPublisher.partitionOf(lane.callerId(), partitionCount))) {
-                kept.merge(lane.callerId(), new PartitionLanes.Kept(null, lane.lastDueAt(), lane.firstDueAt(), 0),
-                        PartitionLanes.Kept::with);
+                kept.merge(lane.callerId(), new PartitionLanes.Kept(null, lane.lastDueAt(), lane.firstDueAt(), 0,
+                        lane.parked()), PartitionLanes.Kept::with);
                 learnt++;
             }
         }

@@ -27,6 +27,9 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.parked.lanes.unread}: assignments whose caller IDs' parked due times could not be read;
  *       {@code …lanes.parked.recounts{outcome=moved|kept|failed}}: looks at a lane's parked backlog that had stopped
  *       coming back, by whether what is left ends sooner than the lane had handed out ({@link Recount});
+ *       {@code …lanes.read.again{went=lane|schedule}}: records read again after their lane was made anew (a
+ *       rebalance) that its last owner held, which join the lane ahead of what it parked, or parked, which are parked
+ *       again keeping their place ({@link PartitionLanes.ReadAgain});
  *       {@code …lanes.wait}: time from a record's arrival in its lane to its dial;</li>
  *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled|expired|blocked,at=admission|lane}}: commands the
  *       dial-time gate will end (cancelled, past their {@code valid_until}, or to a number on the DNC list) handed to
@@ -50,6 +53,7 @@ class PacingMetrics {
     private final MeterRegistry registry;
     private final Map<Parked, Counter> parked = new EnumMap<>(Parked.class);
     private final Map<Recount, Counter> recounts = new EnumMap<>(Recount.class);
+    private final Map<PartitionLanes.ReadAgain, Counter> readAgain = new EnumMap<>(PartitionLanes.ReadAgain.class);
     private final Map<String, Counter> started = new ConcurrentHashMap<>();
     private final Timer waited;
     private final Counter slotsReleased;
@@ -66,6 +70,12 @@ class PacingMetrics {
             parked.put(reason, Counter.builder("dialer.dispatcher.lanes.parked")
                     .description("records parked in the schedule rather than held in their lane")
                     .tags("reason", reason.name().toLowerCase(Locale.ROOT))
+                    .register(registry));
+        }
+        for (PartitionLanes.ReadAgain went : PartitionLanes.ReadAgain.values()) {
+            readAgain.put(went, Counter.builder("dialer.dispatcher.lanes.read.again")
+                    .description("records read again after their lane was made anew, by where they went")
+                    .tags("went", went == PartitionLanes.ReadAgain.HELD ? "lane" : "schedule")
                     .register(registry));
         }
         for (Recount outcome : Recount.values()) {
@@ -185,6 +195,10 @@ class PacingMetrics {
 
     void recounted(Recount outcome) {
         recounts.get(outcome).increment();
+    }
+
+    void readAgain(PartitionLanes.ReadAgain went) {
+        readAgain.get(went).increment();
     }
 
     void parkedLanesUnread() {

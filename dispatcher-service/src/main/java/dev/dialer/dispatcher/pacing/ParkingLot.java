@@ -95,7 +95,9 @@ class ParkingLot {
                         .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
                         .bind(2, rowDues)
                         .then())
-                .then(Mono.defer(() -> recordLanes(callerIds, dues)));
+                .then(Mono.defer(() -> recordLanes(callerIds, dues,
+                        batch.stream().map(p -> p.offset() < 0 ? null : p.partition()).toArray(Integer[]::new),
+                        batch.stream().map(p -> p.offset() < 0 ? null : p.offset()).toArray(Long[]::new))));
     }
 
     /**
@@ -113,23 +115,40 @@ class ParkingLot {
     }
 
     /**
-     * Widens each caller ID's row of parked due times to the batch's. A row whose last due time has passed starts
-     * again from the batch's earliest: its records have come back. A caller ID's records are parked by one lane at a
-     * time, so two statements never write one row at once.
+     * Widens each caller ID's row of parked due times to the batch's, and of the offsets its records first arrived at
+     * (those that came back from the schedule, or to the front of their lane, have none): what a next owner of the
+     * partition tells a record read again by (decision 0168). A row whose last due time has passed starts again from
+     * the batch's earliest: its records have come back; so do its offsets then, or when the batch's are of another
+     * partition (the topic's partitions counted anew). A caller ID's records are parked by one lane at a time, so two
+     * statements never write one row at once.
      */
-    private Mono<Void> recordLanes(String[] callerIds, String[] dues) {
+    private Mono<Void> recordLanes(String[] callerIds, String[] dues, Integer[] partitions, Long[] offsets) {
         return db.sql("""
-                        INSERT INTO dispatch.parked_lanes AS l (caller_id, first_due_at, last_due_at)
-                        SELECT c, min(d::timestamptz), max(d::timestamptz)
-                          FROM unnest($1::text[], $2::text[]) AS t(c, d)
+                        INSERT INTO dispatch.parked_lanes AS l (caller_id, first_due_at, last_due_at, partition_no,
+                                                              first_offset, last_offset)
+                        SELECT c, min(d::timestamptz), max(d::timestamptz), max(p), min(o), max(o)
+                          FROM unnest($1::text[], $2::text[], $4::integer[], $5::bigint[]) AS t(c, d, p, o)
                          GROUP BY c
                         ON CONFLICT (caller_id) DO UPDATE
                            SET first_due_at = CASE WHEN l.last_due_at < $3 THEN EXCLUDED.first_due_at
                                                    ELSE least(l.first_due_at, EXCLUDED.first_due_at) END,
-                               last_due_at = greatest(l.last_due_at, EXCLUDED.last_due_at)""")
+                               last_due_at = greatest(l.last_due_at, EXCLUDED.last_due_at),
+                               partition_no = coalesce(EXCLUDED.partition_no, l.partition_no),
+                               first_offset = CASE WHEN EXCLUDED.partition_no IS NULL THEN l.first_offset
+                                                   WHEN l.last_due_at < $3
+                                                        OR l.partition_no IS DISTINCT FROM EXCLUDED.partition_no
+                                                   THEN EXCLUDED.first_offset
+                                                   ELSE least(l.first_offset, EXCLUDED.first_offset) END,
+                               last_offset = CASE WHEN EXCLUDED.partition_no IS NULL THEN l.last_offset
+                                                  WHEN l.last_due_at < $3
+                                                       OR l.partition_no IS DISTINCT FROM EXCLUDED.partition_no
+                                                  THEN EXCLUDED.last_offset
+                                                  ELSE greatest(l.last_offset, EXCLUDED.last_offset) END""")
                 .bind(0, callerIds)
                 .bind(1, dues)
                 .bind(2, clock.instant())
+                .bind(3, partitions)
+                .bind(4, offsets)
                 .then();
     }
 
@@ -142,11 +161,13 @@ class ParkingLot {
                 .bind(0, now.minus(FORGOTTEN_AFTER))
                 .then()
                 .thenMany(db.sql("""
-                                SELECT caller_id, first_due_at, last_due_at FROM dispatch.parked_lanes
+                                SELECT caller_id, first_due_at, last_due_at, partition_no, first_offset, last_offset
+                                  FROM dispatch.parked_lanes
                                  WHERE last_due_at > $1""")
                         .bind(0, since)
                         .map(row -> new ParkedLane(row.get(0, String.class), row.get(1, Instant.class),
-                                row.get(2, Instant.class)))
+                                row.get(2, Instant.class), offsets(row.get(3, Integer.class),
+                                        row.get(4, Long.class), row.get(5, Long.class))))
                         .all());
     }
 
@@ -202,14 +223,25 @@ class ParkingLot {
     record Backlog(Instant firstDueAt, Instant lastDueAt) {
     }
 
+    private static PartitionLanes.ParkedOffsets offsets(Integer partition, Long first, Long last) {
+        return partition == null || first == null || last == null ? null
+                : new PartitionLanes.ParkedOffsets(partition, first, last);
+    }
+
     /**
      * A caller ID's parked due times, as its lanes wrote them.
      *
      * @param callerId   the caller ID
      * @param firstDueAt the earliest due time that may still wait in the schedule
      * @param lastDueAt  the last due time
+     * @param parked     the offsets its parked records first arrived at, on the partition named; null when not known
+     *                   (rows written before they were kept, or only of records that came back)
      */
-    record ParkedLane(String callerId, Instant firstDueAt, Instant lastDueAt) {
+    record ParkedLane(String callerId, Instant firstDueAt, Instant lastDueAt, PartitionLanes.ParkedOffsets parked) {
+
+        ParkedLane(String callerId, Instant firstDueAt, Instant lastDueAt) {
+            this(callerId, firstDueAt, lastDueAt, null);
+        }
     }
 
     /**
@@ -219,8 +251,15 @@ class ParkingLot {
      * @param dueAt       when to publish it again
      * @param traceparent the record's W3C {@code traceparent}: the request, if this records it, keeps a span of the
      *                    dispatcher's within its trace ({@link TraceParent#childOf}); null if it carried none
+     * @param partition   the partition of {@code dialer.call.commands} it was read from
+     * @param offset      where it first arrived on that partition; −1 for one that came back from the schedule or to
+     *                    the front of its lane
      */
-    record Parked(CallCommand command, Instant dueAt, String traceparent) {
+    record Parked(CallCommand command, Instant dueAt, String traceparent, int partition, long offset) {
+
+        Parked(CallCommand command, Instant dueAt, String traceparent) {
+            this(command, dueAt, traceparent, -1, -1);
+        }
 
         Parked(CallCommand command, Instant dueAt) {
             this(command, dueAt, null);

@@ -191,7 +191,12 @@ public final class PartitionLanes {
                 } else {
                     Pending pending = new Pending(record, ticket, slot, now());
                     ParkAt parkAt;
-                    if (recountDue(lane)) {
+                    ReadAgain again = lane.readAgain(raw.offset(), lanes.clock().instant(),
+                            lanes.properties().parkAfter());
+                    if (again != null) {
+                        readAgain(lane, pending, again);
+                        handedOver = true;
+                    } else if (recountDue(lane)) {
                         lane.heldForRecount.add(pending);
                         handedOver = true;
                         recount(lane);
@@ -199,7 +204,7 @@ public final class PartitionLanes {
                         // Taken in once it is queued to be parked, not before: a failure reckoning its due time
                         // leaves it to be kept aside, not in neither the lane nor the parking queue.
                         handedOver = true;
-                        park(slot, ticket, parkAt.due(), parkAt.reason());
+                        park(lane, pending, parkAt.due(), parkAt.reason());
                     } else {
                         lane.enqueue(pending);
                         handedOver = true;
@@ -246,7 +251,7 @@ public final class PartitionLanes {
      */
     private Lane laneOf(String callerId) {
         Kept kept = lanes.kept(callerId);
-        Lane lane = new Lane(callerId, kept);
+        Lane lane = new Lane(callerId, kept, partition);
         if (kept != null) {
             lane.lastReturn = lanes.clock().instant();
         }
@@ -418,7 +423,7 @@ public final class PartitionLanes {
                 ParkAt parkAt = parkAt(lane, pending.ticket);
                 if (parkAt != null) {
                     takenIn = true;
-                    park(pending.slot, pending.ticket, parkAt.due(), parkAt.reason());
+                    park(lane, pending, parkAt.due(), parkAt.reason());
                 } else {
                     lane.enqueue(pending);
                     takenIn = true;
@@ -600,7 +605,8 @@ public final class PartitionLanes {
         List<Pending> parkable = parkable(all);
         Duration parkAfter = lanes.properties().parkAfter();
         Instant first = lanes.clock().instant().plusNanos(at - now).minus(parkAfter.dividedBy(2));
-        parkEach(parkable, lane.parkDuesFrom(parkable.size(), first, lane.parkSpacing(now)), PacingMetrics.Parked.WAIT);
+        parkEach(lane, parkable, lane.parkDuesFrom(parkable.size(), first, lane.parkSpacing(now)),
+                PacingMetrics.Parked.WAIT);
         if (parkable.isEmpty()) {
             return;
         }
@@ -890,14 +896,30 @@ public final class PartitionLanes {
      */
     private void parkAhead(Lane lane, Iterable<Pending> shed, PacingMetrics.Parked reason) {
         List<Pending> parkable = parkable(shed);
-        parkEach(parkable, lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
+        parkEach(lane, parkable, lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
                 lanes.properties().parkAfter(), lane.parkSpacing(now())), reason);
     }
 
     /** Parks each of {@code parkable}, due at the due time of the same place in {@code dues}. */
-    private void parkEach(List<Pending> parkable, List<Instant> dues, PacingMetrics.Parked reason) {
+    private void parkEach(Lane lane, List<Pending> parkable, List<Instant> dues, PacingMetrics.Parked reason) {
         for (int i = 0; i < parkable.size(); i++) {
-            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i), reason);
+            park(lane, parkable.get(i), dues.get(i), reason);
+        }
+    }
+
+    /**
+     * A record read again after its lane was made anew (decision 0168): one the lane's last owner parked is parked
+     * again at the lane's last due time, which its row's earlier one wins over ({@link ParkingLot#parkAll}), and the
+     * lane's due times do not move on for it; one it held, older than all it parked, joins the lane, ahead of those as
+     * it was.
+     */
+    private void readAgain(Lane lane, Pending pending, ReadAgain again) {
+        lanes.metrics().readAgain(again);
+        if (again == ReadAgain.PARKED) {
+            park(lane, pending, lane.lastParkDue(), PacingMetrics.Parked.BEHIND);
+        } else {
+            lane.enqueue(pending);
+            pump(lane);
         }
     }
 
@@ -919,8 +941,16 @@ public final class PartitionLanes {
      * Queues the record for parking; one batch per partition is written at a time, so parking a long backlog takes a
      * few statements and never crowds the dials out of the connection pool.
      */
-    private void park(OffsetWindow.Slot slot, LaneTicket ticket, Instant due, PacingMetrics.Parked reason) {
-        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due, ticket.traceparent()), slot, reason));
+    private void park(Lane lane, Pending pending, Instant due, PacingMetrics.Parked reason) {
+        // Where it first arrived on the partition; one that came back from the schedule or to the front of its lane
+        // was appended to it again, and its offset says nothing of its place.
+        Map<String, String> headers = pending.record.headers();
+        long offset = headers.containsKey(PARKED_HEADER) || headers.containsKey(FRONT_OF_LANE_HEADER) ? -1
+                : pending.record.offset();
+        lane.parkedOffset(offset);
+        LaneTicket ticket = pending.ticket;
+        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due, ticket.traceparent(), partition, offset),
+                pending.slot, reason));
         if (!parking) {
             parking = true;
             emit(parkBatch(generation));
@@ -1109,18 +1139,27 @@ public final class PartitionLanes {
      * @param firstParkDue the earliest due time of its parked records that may still wait in the schedule
      * @param parkedSpacingNanos how far apart its parked records were spaced, the widest while they came back (0: not
      *                           known, as for one read from the parked lanes)
+     * @param parked       the offsets of the records it parked since its parked records last all came back; null
+     *                     when not known
      */
-    record Kept(PaceBucket bucket, Instant lastParkDue, Instant firstParkDue, long parkedSpacingNanos) {
+    record Kept(PaceBucket bucket, Instant lastParkDue, Instant firstParkDue, long parkedSpacingNanos,
+                ParkedOffsets parked) {
+
+        Kept(PaceBucket bucket, Instant lastParkDue, Instant firstParkDue, long parkedSpacingNanos) {
+            this(bucket, lastParkDue, firstParkDue, parkedSpacingNanos, null);
+        }
 
         /**
          * Both known of one caller ID (one kept here at a revocation, one read from the parked lanes): the last
-         * starts kept, the latest last due time, and the earliest due time that may still wait.
+         * starts kept, the latest last due time, the earliest due time that may still wait, and the offsets of both
+         * records parked when they are of one partition (this one's otherwise: the lane kept here is the later).
          */
         Kept with(Kept other) {
             return new Kept(bucket != null ? bucket : other.bucket,
                     lastParkDue.isAfter(other.lastParkDue) ? lastParkDue : other.lastParkDue,
                     earliestWaiting(firstParkDue, other.firstParkDue),
-                    Math.max(parkedSpacingNanos, other.parkedSpacingNanos));
+                    Math.max(parkedSpacingNanos, other.parkedSpacingNanos),
+                    parked == null ? other.parked : parked.with(other.parked));
         }
 
         private static Instant earliestWaiting(Instant one, Instant other) {
@@ -1134,6 +1173,29 @@ public final class PartitionLanes {
         boolean spent(long now, Instant wallNow, Duration parkAfter) {
             return (bucket == null || bucket.idleAt(now)) && !Lane.parkedAhead(lastParkDue, wallNow, parkAfter);
         }
+    }
+
+    /**
+     * The offsets of the records a lane parked on {@code partition} since its parked records last all came back: the
+     * lowest and the highest (decision 0168).
+     */
+    record ParkedOffsets(int partition, long first, long last) {
+
+        /** Both, when of one partition; this one otherwise. */
+        ParkedOffsets with(ParkedOffsets other) {
+            if (other == null || other.partition != partition) {
+                return this;
+            }
+            return new ParkedOffsets(partition, Math.min(first, other.first), Math.max(last, other.last));
+        }
+    }
+
+    /** Where a record read again goes ({@link Lane#readAgain}). */
+    enum ReadAgain {
+        /** Among the records the lane's last owner parked: parked again, its row keeping its due time. */
+        PARKED,
+        /** Older than all of those: held by the lane's last owner, it joins the lane ahead of them. */
+        HELD
     }
 
     /** One caller ID's records on this partition. */
@@ -1178,6 +1240,15 @@ public final class PartitionLanes {
         private Instant lastParkDue = Instant.MIN;
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
+        /** The partition the lane's records come from ({@link #parkedOffset}); −1 in a lane made without one. */
+        private final int partition;
+        /**
+         * The lowest and the highest offset of the records the lane parked since its parked records last all came
+         * back (−1: none known); {@link #newParkedRun} once they have, until the next is noted.
+         */
+        private long firstParkedOffset = -1;
+        private long lastParkedOffset = -1;
+        private boolean newParkedRun;
         /**
          * How far apart the lane last spaced the parked records it handed due times to, or a recount moved them
          * ({@link #spedUp}); 0 when not known (a lane made anew after a revocation).
@@ -1190,28 +1261,72 @@ public final class PartitionLanes {
         /** What arrived for the lane while its parked backlog is looked at, in order. */
         final List<Pending> heldForRecount = new ArrayList<>(0);
 
-        Lane(String callerId) {
-            this(callerId, null);
-        }
-
         /**
-         * @param kept what a revocation kept of the caller ID's last lane here ({@link Lanes#keep}), or null: the
-         *             lane's first {@link #pace} goes on from its last starts, as from a bucket of its own, and what
-         *             arrives is parked behind its records that may not have come back yet
+         * @param kept      what a revocation kept of the caller ID's last lane here ({@link Lanes#keep}), or null: the
+         *                  lane's first {@link #pace} goes on from its last starts, as from a bucket of its own, and
+         *                  what arrives is parked behind its records that may not have come back yet, but for what
+         *                  is read again ({@link #readAgain})
+         * @param partition the partition its records come from
          */
-        Lane(String callerId, Kept kept) {
+        Lane(String callerId, Kept kept, int partition) {
             this.callerId = callerId;
+            this.partition = partition;
             if (kept != null) {
                 this.bucket = kept.bucket();
                 this.lastParkDue = kept.lastParkDue();
                 this.firstParkDue = kept.firstParkDue();
                 this.parkedSpacingNanos = kept.parkedSpacingNanos();
+                // Offsets of another partition (the topic's partitions counted anew) say nothing of this one's.
+                if (kept.parked() != null && kept.parked().partition() == partition) {
+                    this.firstParkedOffset = kept.parked().first();
+                    this.lastParkedOffset = kept.parked().last();
+                }
             }
         }
 
         /** What a lane made anew for the caller ID on this dispatcher goes on from ({@link Lanes#keep}). */
         Kept kept() {
-            return new Kept(bucket, lastParkDue, firstParkDue, parkedSpacingNanos);
+            return new Kept(bucket, lastParkDue, firstParkDue, parkedSpacingNanos,
+                    firstParkedOffset < 0 || newParkedRun ? null
+                            : new ParkedOffsets(partition, firstParkedOffset, lastParkedOffset));
+        }
+
+        /**
+         * Notes the offset of a record of the partition the lane parked (−1: one that came back from the schedule, or
+         * to the front of its lane, whose offset is not where it first arrived): the lowest and the highest since the
+         * lane's parked records last all came back.
+         */
+        void parkedOffset(long offset) {
+            if (offset < 0) {
+                return;
+            }
+            if (newParkedRun || firstParkedOffset < 0) {
+                firstParkedOffset = offset;
+                lastParkedOffset = offset;
+                newParkedRun = false;
+            } else {
+                firstParkedOffset = Math.min(firstParkedOffset, offset);
+                lastParkedOffset = Math.max(lastParkedOffset, offset);
+            }
+        }
+
+        /**
+         * Where a record read again from the partition (its offset not past the records the lane's last owner parked
+         * while they may still come back) goes: {@link ReadAgain#PARKED} when it is among them, its row in the
+         * schedule keeping its place; {@link ReadAgain#HELD} when it arrived before all of them, so that its last
+         * owner held it; null for any other record, which arrives as any does.
+         */
+        ReadAgain readAgain(long offset, Instant now, Duration parkAfter) {
+            if (offset < 0 || firstParkedOffset < 0 || newParkedRun || offset > lastParkedOffset
+                    || !parkedAhead(now, parkAfter)) {
+                return null;
+            }
+            return offset < firstParkedOffset ? ReadAgain.HELD : ReadAgain.PARKED;
+        }
+
+        /** The due time a record read again among the lane's parked ones is parked again at ({@link #readAgain}). */
+        Instant lastParkDue() {
+            return lastParkDue;
         }
 
         /**
@@ -1306,6 +1421,7 @@ public final class PartitionLanes {
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
             if (noneWaiting) {
                 firstParkDue = lastParkDue;
+                newParkedRun = true;
             }
             return lastParkDue;
         }
@@ -1326,6 +1442,7 @@ public final class PartitionLanes {
             if (count > 0) {
                 firstParkDue = dues.get(0);
                 lastParkDue = dues.get(count - 1);
+                newParkedRun = true;
             }
             return dues;
         }

@@ -148,6 +148,41 @@ class ParkingLotIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void eachCallerIdsParkedOffsetsAreKeptWithItsDueTimesForTheNextOwnerToTellWhatIsReadAgain() {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        ParkingLot lot = new ParkingLot(db, Clock.fixed(now, ZoneOffset.UTC));
+        String caller = "+4930555" + (100 + RANDOM.nextInt(800));
+        lot.parkAll(List.of(parked(caller, now.plusSeconds(5), 3, 11), parked(caller, now.plusSeconds(6), 3, 12)))
+                .block(WAIT);
+        // Shed ahead of them (an older offset), one behind, and one that came back from the schedule (no offset).
+        lot.parkAll(List.of(parked(caller, now.plusSeconds(3), 3, 8), parked(caller, now.plusSeconds(9), 3, 20),
+                new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller), now.plusSeconds(10)))).block(WAIT);
+        assertThat(parkedLanes(lot, now.minusSeconds(1), now)).contains(new ParkingLot.ParkedLane(caller,
+                now.plusSeconds(3), now.plusSeconds(10), new PartitionLanes.ParkedOffsets(3, 8, 20)));
+
+        // Only records that came back: the offsets stay as they were.
+        lot.parkAll(List.of(new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller), now.plusSeconds(11))))
+                .block(WAIT);
+        assertThat(parkedLanes(lot, now.minusSeconds(1), now)).contains(new ParkingLot.ParkedLane(caller,
+                now.plusSeconds(3), now.plusSeconds(11), new PartitionLanes.ParkedOffsets(3, 8, 20)));
+
+        // The topic's partitions counted anew: the caller ID's records on another partition start the offsets again.
+        lot.parkAll(List.of(parked(caller, now.plusSeconds(12), 5, 2))).block(WAIT);
+        assertThat(parkedLanes(lot, now.minusSeconds(1), now)).contains(new ParkingLot.ParkedLane(caller,
+                now.plusSeconds(3), now.plusSeconds(12), new PartitionLanes.ParkedOffsets(5, 2, 2)));
+
+        // Once all of them have come back, the caller ID's next parking starts them again too.
+        ParkingLot later = new ParkingLot(db, Clock.fixed(now.plusSeconds(60), ZoneOffset.UTC));
+        later.parkAll(List.of(parked(caller, now.plusSeconds(65), 5, 40))).block(WAIT);
+        assertThat(parkedLanes(later, now.plusSeconds(60), now.plusSeconds(60))).contains(new ParkingLot.ParkedLane(
+                caller, now.plusSeconds(65), now.plusSeconds(65), new PartitionLanes.ParkedOffsets(5, 40, 40)));
+    }
+
+    private static ParkingLot.Parked parked(String callerId, Instant due, int partition, long offset) {
+        return new ParkingLot.Parked(command("park-" + UUID.randomUUID(), callerId), due, null, partition, offset);
+    }
+
+    @Test
     void aRecountMovesACallerIdsParkedRowsStillToComeUpInTheirOrderAndNeverLater() {
         // An hour ahead, where the service's own scheduler, on the real clock, leaves these rows alone.
         Instant now = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);

@@ -1407,6 +1407,57 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aLaneMadeAnewDialsWhatTheRevokedLaneHeldBeforeWhatItParkedAndParksNothingReadAgainBehindItsOwnBacklog() {
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        Map<String, Long> dialledAt = new ConcurrentHashMap<>();
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                dialledOnce(dialled, dialledAt));
+        // The partition's log: each record's request and headers, by offset.
+        NavigableMap<Long, Map.Entry<String, Map<String, String>>> log = new TreeMap<>();
+        BiConsumer<String, Map<String, String>> append = (requestId, headers) -> {
+            log.put(nextOffset, Map.entry(requestId, headers));
+            admitRequest(partition, requestId, headers);
+        };
+        int request = 0;
+        for (; request < 30; request++) {
+            append.accept("r-" + request, Map.of());
+        }
+        assertThat(schedule).as("the lane holds ten seconds of its calls and parks the rest").hasSize(19);
+
+        for (int tenth = 0; tenth < 800; tenth++) {
+            if (tenth == 25) {
+                // Revoked while the lane still holds calls it took in before it parked any: the partition is read again
+                // from its committed offset, the lane's held calls and every parked one among what is read.
+                partition.revoke();
+                partition.reassigned();
+                long committed = acknowledged.stream().mapToLong(Long::longValue).max().orElse(-1) + 1;
+                // Read again at their own offsets, as Kafka gives them back.
+                Map<Long, Map.Entry<String, Map<String, String>>> again = new TreeMap<>(log.tailMap(committed));
+                assertThat(again).as("held and parked calls read again").hasSizeGreaterThan(19);
+                again.forEach((offset, record) -> admitRequest(partition, offset, record.getKey(), record.getValue()));
+                for (int more = 0; more < 20; more++, request++) {
+                    append.accept("r-" + request, Map.of());
+                }
+            }
+            // The retry scheduler publishes what is due, in due order, to the end of the partition.
+            List<ParkingLot.Parked> due = schedule.values().stream()
+                    .filter(row -> !row.dueAt().isAfter(clock.instant()))
+                    .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
+            due.forEach(row -> schedule.remove(row.command().requestId()));
+            due.forEach(row -> append.accept(row.command().requestId(),
+                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(schedule).as("every parked record came back").isEmpty();
+        assertThat(dialled).as("in the order the requests first arrived").hasSize(50).isSorted();
+        assertThat(dialledAt.get("r-49")).as("one a second, with no wait for records read again, parked already")
+                .isLessThanOrEqualTo(Duration.ofSeconds(52).toMillis());
+    }
+
+    @Test
     void aLaneMadeAnewWhileItsLongBacklogComesBackAtItsPaceDoesNotLookForGapsThere() {
         Map<String, ParkingLot.Parked> schedule = scheduleInto();
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
@@ -1470,6 +1521,72 @@ class PartitionLanesTest {
         assertThat(startsOf(B)).as("B's parked records all came back long ago").hasSize(1);
         assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "behind").counter().count())
                 .isEqualTo(2.0);
+    }
+
+    @Test
+    void aGainedPartitionsLaneTellsWhatIsReadAgainByTheOffsetsItsPreviousOwnerParked() {
+        // The previous owner parked the records of caller ID A at offsets 10 to 20, due from 2 s to 20 s from now.
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        Instant now = clock.instant();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+
+            @Override
+            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
+                return Flux.just(new ParkedLane(A, now.plusSeconds(2), now.plusSeconds(20),
+                        new PartitionLanes.ParkedOffsets(0, 10, 20)));
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        built.owns(Set.of(0), Set.of(), 1);
+
+        admitRequest(partition, 5, "r-5", Map.of());
+        admitRequest(partition, 15, "r-15", Map.of());
+        admitRequest(partition, 25, "r-25", Map.of());
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(startsOf(A)).as("held by the previous owner, ahead of what it parked: dialled").hasSize(1);
+        assertThat(parked).extracting(row -> row.command().requestId()).containsExactly("r-15", "r-25");
+        assertThat(parked).extracting(ParkingLot.Parked::dueAt)
+                .as("parked again at the backlog's last due time (its row keeps its own), and the next behind it")
+                .containsExactly(now.plusSeconds(20), now.plusSeconds(21));
+        assertThat(parked).extracting(ParkingLot.Parked::offset).containsExactly(15L, 25L);
+        assertThat(registry.get("dialer.dispatcher.lanes.read.again").tag("went", "lane").counter().count())
+                .isEqualTo(1.0);
+        assertThat(registry.get("dialer.dispatcher.lanes.read.again").tag("went", "schedule").counter().count())
+                .isEqualTo(1.0);
+    }
+
+    @Test
+    void offsetsParkedOnAnotherPartitionSayNothingOfARecordReadHere() {
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        Instant now = clock.instant();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+
+            @Override
+            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
+                // Parked before the topic's partitions were counted anew: A's records were on partition 7 then.
+                return Flux.just(new ParkedLane(A, now.plusSeconds(2), now.plusSeconds(20),
+                        new PartitionLanes.ParkedOffsets(7, 10, 20)));
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        built.owns(Set.of(0), Set.of(), 1);
+
+        admitRequest(partition, 5, "r-5", Map.of());
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(startsOf(A)).as("an arrival, parked behind the backlog").isEmpty();
+        assertThat(parked).extracting(ParkingLot.Parked::dueAt).containsExactly(now.plusSeconds(21));
     }
 
     @Test
@@ -1577,12 +1694,17 @@ class PartitionLanesTest {
      * The schedule the lanes park into: one row per attempt, a parking again moves it (as {@code dispatch.schedule}
      * does).
      */
+    /**
+     * A parking lot whose schedule is {@code schedule}, one row per request; a row parked again keeps the earlier due
+     * time, as the SQL keeps a parked row's that the retry scheduler has not claimed.
+     */
     private Map<String, ParkingLot.Parked> scheduleInto() {
         Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
         parking = new ParkingLot(null) {
             @Override
             Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.merge(row.command().requestId(), row,
+                        (kept, again) -> again.dueAt().isBefore(kept.dueAt()) ? again : kept)));
             }
         };
         return schedule;
@@ -1592,11 +1714,17 @@ class PartitionLanesTest {
      * Dials as the attempt ledger lets them, into {@code dialled} (each request's number, "r-N"): a request once, a
      * copy of it read again only acknowledged.
      */
-    private static LaneWork dialledOnce(List<Integer> dialled) {
+    private LaneWork dialledOnce(List<Integer> dialled) {
+        return dialledOnce(dialled, new ConcurrentHashMap<>());
+    }
+
+    /** {@link #dialledOnce(List)}, noting when each request was dialled, on the virtual clock. */
+    private LaneWork dialledOnce(List<Integer> dialled, Map<String, Long> dialledAt) {
         return (record, ticket) -> Mono.fromRunnable(() -> {
             int request = Integer.parseInt(ticket.command().requestId().substring(2));
             if (!dialled.contains(request)) {
                 dialled.add(request);
+                dialledAt.put(ticket.command().requestId(), time.now(TimeUnit.MILLISECONDS));
             }
             record.acknowledge();
         }).thenReturn(LaneWork.Placement.NOT_PLACED);
@@ -1690,7 +1818,11 @@ class PartitionLanesTest {
     }
 
     private void admitRequest(PartitionLanes lanes, String requestId, Map<String, String> headers) {
-        long offset = nextOffset++;
+        admitRequest(lanes, nextOffset++, requestId, headers);
+    }
+
+    /** A record at {@code offset}, as one read again from the partition. */
+    private void admitRequest(PartitionLanes lanes, long offset, String requestId, Map<String, String> headers) {
         String json = """
                 {"version":1,"request_id":"%s","account_id":"acc","caller_id":"%s","to":"+4915112345678",
                  "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, A);
