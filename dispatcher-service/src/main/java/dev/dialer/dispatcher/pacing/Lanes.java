@@ -466,7 +466,7 @@ public class Lanes {
         Instant wallNow = clock.instant();
         kept.values().removeIf(lane -> lane.spent(now, wallNow, properties.parkAfter()));
         for (PartitionLanes.Lane lane : dropped) {
-            PartitionLanes.Kept known = lane.kept();
+            PartitionLanes.Kept known = lane.kept(wallNow, properties.parkAfter());
             if (!known.spent(now, wallNow, properties.parkAfter())) {
                 kept.put(lane.callerId, known);
             }

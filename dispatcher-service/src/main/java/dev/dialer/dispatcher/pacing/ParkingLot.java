@@ -133,15 +133,16 @@ class ParkingLot {
                            SET first_due_at = CASE WHEN l.last_due_at < $3 THEN EXCLUDED.first_due_at
                                                    ELSE least(l.first_due_at, EXCLUDED.first_due_at) END,
                                last_due_at = greatest(l.last_due_at, EXCLUDED.last_due_at),
-                               partition_no = coalesce(EXCLUDED.partition_no, l.partition_no),
-                               first_offset = CASE WHEN EXCLUDED.partition_no IS NULL THEN l.first_offset
-                                                   WHEN l.last_due_at < $3
-                                                        OR l.partition_no IS DISTINCT FROM EXCLUDED.partition_no
+                               partition_no = CASE WHEN l.last_due_at < $3 THEN EXCLUDED.partition_no
+                                                   ELSE coalesce(EXCLUDED.partition_no, l.partition_no) END,
+                               first_offset = CASE WHEN l.last_due_at < $3 THEN EXCLUDED.first_offset
+                                                   WHEN EXCLUDED.partition_no IS NULL THEN l.first_offset
+                                                   WHEN l.partition_no IS DISTINCT FROM EXCLUDED.partition_no
                                                    THEN EXCLUDED.first_offset
                                                    ELSE least(l.first_offset, EXCLUDED.first_offset) END,
-                               last_offset = CASE WHEN EXCLUDED.partition_no IS NULL THEN l.last_offset
-                                                  WHEN l.last_due_at < $3
-                                                       OR l.partition_no IS DISTINCT FROM EXCLUDED.partition_no
+                               last_offset = CASE WHEN l.last_due_at < $3 THEN EXCLUDED.last_offset
+                                                  WHEN EXCLUDED.partition_no IS NULL THEN l.last_offset
+                                                  WHEN l.partition_no IS DISTINCT FROM EXCLUDED.partition_no
                                                   THEN EXCLUDED.last_offset
                                                   ELSE greatest(l.last_offset, EXCLUDED.last_offset) END""")
                 .bind(0, callerIds)

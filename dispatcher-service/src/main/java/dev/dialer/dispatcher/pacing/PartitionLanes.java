@@ -947,10 +947,9 @@ public final class PartitionLanes {
         Map<String, String> headers = pending.record.headers();
         long offset = headers.containsKey(PARKED_HEADER) || headers.containsKey(FRONT_OF_LANE_HEADER) ? -1
                 : pending.record.offset();
-        lane.parkedOffset(offset);
         LaneTicket ticket = pending.ticket;
         toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due, ticket.traceparent(), partition, offset),
-                pending.slot, reason));
+                pending.slot, reason, lane));
         if (!parking) {
             parking = true;
             emit(parkBatch(generation));
@@ -1019,6 +1018,8 @@ public final class PartitionLanes {
             return;
         }
         parkingNow = 0;
+        // Noted once written, not when queued: one the revocation drops unwritten is read again as a new arrival.
+        batch.forEach(done -> done.lane().parkedOffset(done.parked().offset()));
         batch.forEach(done -> finished(done.slot(), owner));
         if (toPark.isEmpty()) {
             parking = false;
@@ -1110,7 +1111,7 @@ public final class PartitionLanes {
         return now();
     }
 
-    private record ToPark(ParkingLot.Parked parked, OffsetWindow.Slot slot, PacingMetrics.Parked reason) {
+    private record ToPark(ParkingLot.Parked parked, OffsetWindow.Slot slot, PacingMetrics.Parked reason, Lane lane) {
     }
 
     private record Pending(InboundRecord record, LaneTicket ticket, OffsetWindow.Slot slot, long admittedAt) {
@@ -1151,15 +1152,18 @@ public final class PartitionLanes {
 
         /**
          * Both known of one caller ID (one kept here at a revocation, one read from the parked lanes): the last
-         * starts kept, the latest last due time, the earliest due time that may still wait, and the offsets of both
-         * records parked when they are of one partition (this one's otherwise: the lane kept here is the later).
+         * starts kept, the latest last due time, the earliest due time that may still wait, and the offsets of the
+         * one whose last due time is the later (both, of one partition, when those are equal): the other's may be
+         * those of a run that has come back since (the partition went to another dispatcher and back).
          */
         Kept with(Kept other) {
+            ParkedOffsets offsets = lastParkDue.isAfter(other.lastParkDue) ? (parked != null ? parked : other.parked)
+                    : other.lastParkDue.isAfter(lastParkDue) ? (other.parked != null ? other.parked : parked)
+                    : parked == null ? other.parked : parked.with(other.parked);
             return new Kept(bucket != null ? bucket : other.bucket,
                     lastParkDue.isAfter(other.lastParkDue) ? lastParkDue : other.lastParkDue,
                     earliestWaiting(firstParkDue, other.firstParkDue),
-                    Math.max(parkedSpacingNanos, other.parkedSpacingNanos),
-                    parked == null ? other.parked : parked.with(other.parked));
+                    Math.max(parkedSpacingNanos, other.parkedSpacingNanos), offsets);
         }
 
         private static Instant earliestWaiting(Instant one, Instant other) {
@@ -1284,10 +1288,13 @@ public final class PartitionLanes {
             }
         }
 
-        /** What a lane made anew for the caller ID on this dispatcher goes on from ({@link Lanes#keep}). */
-        Kept kept() {
+        /**
+         * What a lane made anew for the caller ID on this dispatcher goes on from ({@link Lanes#keep}): the offsets of
+         * its parked records only while some may still come back.
+         */
+        Kept kept(Instant now, Duration parkAfter) {
             return new Kept(bucket, lastParkDue, firstParkDue, parkedSpacingNanos,
-                    firstParkedOffset < 0 || newParkedRun ? null
+                    firstParkedOffset < 0 || newParkedRun || !parkedAhead(now, parkAfter) ? null
                             : new ParkedOffsets(partition, firstParkedOffset, lastParkedOffset));
         }
 

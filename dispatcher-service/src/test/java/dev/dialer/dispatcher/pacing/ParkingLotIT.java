@@ -171,11 +171,16 @@ class ParkingLotIT extends DispatcherOnDatabase {
         assertThat(parkedLanes(lot, now.minusSeconds(1), now)).contains(new ParkingLot.ParkedLane(caller,
                 now.plusSeconds(3), now.plusSeconds(12), new PartitionLanes.ParkedOffsets(5, 2, 2)));
 
-        // Once all of them have come back, the caller ID's next parking starts them again too.
+        // Once all of them have come back, the caller ID's next parking starts them again too: with none, when it
+        // parks only records that came back (shed from the front of the lane), then from the next that has one.
         ParkingLot later = new ParkingLot(db, Clock.fixed(now.plusSeconds(60), ZoneOffset.UTC));
+        later.parkAll(List.of(new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller),
+                now.plusSeconds(64)))).block(WAIT);
+        assertThat(parkedLanes(later, now.plusSeconds(60), now.plusSeconds(60)))
+                .contains(new ParkingLot.ParkedLane(caller, now.plusSeconds(64), now.plusSeconds(64)));
         later.parkAll(List.of(parked(caller, now.plusSeconds(65), 5, 40))).block(WAIT);
         assertThat(parkedLanes(later, now.plusSeconds(60), now.plusSeconds(60))).contains(new ParkingLot.ParkedLane(
-                caller, now.plusSeconds(65), now.plusSeconds(65), new PartitionLanes.ParkedOffsets(5, 40, 40)));
+                caller, now.plusSeconds(64), now.plusSeconds(65), new PartitionLanes.ParkedOffsets(5, 40, 40)));
     }
 
     private static ParkingLot.Parked parked(String callerId, Instant due, int partition, long offset) {

@@ -1562,6 +1562,76 @@ class PartitionLanesTest {
     }
 
     @Test
+    void recordsWhoseParkingWasNeverWrittenAreReadAgainAsNewArrivalsSpacedAtTheLanesPace() {
+        // The first parking batch never ends (PostgreSQL slow); the partition is revoked meanwhile.
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                if (batches.getAndIncrement() == 0) {
+                    return Mono.never();
+                }
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int request = 0; request < 15; request++) {
+            admitRequest(partition, "r-" + request, Map.of());
+        }
+        time.advanceTimeBy(Duration.ofMillis(100));
+        assertThat(batches).as("the lane's backlog beyond ten seconds is being parked").hasValue(1);
+
+        partition.revoke();
+        partition.reassigned();
+        for (long offset = 1; offset < 15; offset++) {
+            admitRequest(partition, offset, "r-" + offset, Map.of());
+        }
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(registry.get("dialer.dispatcher.lanes.read.again").tag("went", "schedule").counter().count())
+                .as("none of them known to be parked").isZero();
+        assertThat(parked).extracting(ParkingLot.Parked::dueAt).as("spaced, in their order, not one due time")
+                .isSorted().doesNotHaveDuplicates().isNotEmpty();
+    }
+
+    @Test
+    void aLaneKeepsItsParkedOffsetsOnlyWhileItsParkedRecordsMayStillComeBack() {
+        Instant now = clock.instant();
+        Duration parkAfter = Duration.ofSeconds(10);
+        PartitionLanes.ParkedOffsets offsets = new PartitionLanes.ParkedOffsets(0, 10, 20);
+        PartitionLanes.Lane waiting = new PartitionLanes.Lane(A, new PartitionLanes.Kept(null, now.plusSeconds(20),
+                now.plusSeconds(2), 0, offsets), 0);
+        PartitionLanes.Lane cameBack = new PartitionLanes.Lane(A, new PartitionLanes.Kept(null, now.minusSeconds(20),
+                now.minusSeconds(30), 0, offsets), 0);
+
+        assertThat(waiting.kept(now, parkAfter).parked()).isEqualTo(offsets);
+        assertThat(cameBack.kept(now, parkAfter).parked()).as("a run that has come back says nothing").isNull();
+        assertThat(waiting.readAgain(15, now, parkAfter)).isEqualTo(PartitionLanes.ReadAgain.PARKED);
+        assertThat(waiting.readAgain(5, now, parkAfter)).isEqualTo(PartitionLanes.ReadAgain.HELD);
+        assertThat(waiting.readAgain(21, now, parkAfter)).as("a new arrival").isNull();
+        assertThat(cameBack.readAgain(15, now, parkAfter)).isNull();
+    }
+
+    @Test
+    void keptOffsetsOfTwoRunsAreTheLaterRunsAndOfOneRunBoth() {
+        Instant now = clock.instant();
+        PartitionLanes.Kept earlier = new PartitionLanes.Kept(null, now.plusSeconds(5), now.minusSeconds(5), 0,
+                new PartitionLanes.ParkedOffsets(0, 101, 103));
+        PartitionLanes.Kept later = new PartitionLanes.Kept(null, now.plusSeconds(50), now.plusSeconds(10), 0,
+                new PartitionLanes.ParkedOffsets(0, 152, 155));
+        PartitionLanes.Kept sameRun = new PartitionLanes.Kept(null, now.plusSeconds(50), now.plusSeconds(10), 0,
+                new PartitionLanes.ParkedOffsets(0, 150, 156));
+
+        assertThat(earlier.with(later).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
+        assertThat(later.with(earlier).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
+        assertThat(later.with(sameRun).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 150, 156));
+        assertThat(later.with(new PartitionLanes.Kept(null, now, now, 0)).parked())
+                .isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
+    }
+
+    @Test
     void offsetsParkedOnAnotherPartitionSayNothingOfARecordReadHere() {
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
         Instant now = clock.instant();
