@@ -1,6 +1,7 @@
 package dev.dialer.api.openapi;
 
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.Problems;
 import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
@@ -191,7 +192,11 @@ class OpenApiConfiguration {
                 .example("/api/v2/webhooks"));
         properties.put("errors", new Schema<>().types(java.util.Set.of("array"))
                 .items(new Schema<>().$ref(ApiDocs.FIELD_PROBLEM))
-                .description("The invalid fields, when the problem is about fields"));
+                .description("The invalid fields, when the problem is about fields: the first "
+                        + Problems.MAX_LISTED_ERRORS + " found"));
+        properties.put(Problems.ERRORS_OMITTED, new Schema<>().types(java.util.Set.of("integer")).format("int32")
+                .description("How many more fields are invalid than `errors` lists; absent when it lists them all")
+                .example(120));
         return new Schema<>().types(java.util.Set.of("object"))
                 .description("RFC 9457 problem details")
                 .properties(properties)

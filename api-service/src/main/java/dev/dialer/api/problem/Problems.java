@@ -20,6 +20,13 @@ public final class Problems {
 
     /** The property holding the invalid fields, a list of {@code {field, message}}. */
     public static final String ERRORS = "errors";
+    /** The property counting the invalid fields beyond {@link #MAX_LISTED_ERRORS}, which are not listed. */
+    public static final String ERRORS_OMITTED = "errors_omitted";
+    /**
+     * The most invalid fields a problem lists: every recipient of a send as large as the default allows. A body can
+     * name far more (tens of thousands of unknown fields in 256 KB), and each listed costs the answer some 60 bytes.
+     */
+    public static final int MAX_LISTED_ERRORS = 1000;
 
     private static final String BASE = "https://dialer.dev/problems/";
 
@@ -54,12 +61,20 @@ public final class Problems {
     private Problems() {
     }
 
-    /** Request fields that are missing or invalid; each is named. */
+    /**
+     * Request fields that are missing or invalid; each is named, up to {@link #MAX_LISTED_ERRORS} (the first ones
+     * found; the others are counted in {@link #ERRORS_OMITTED}, and the detail counts them all).
+     */
     public static ApiProblem validation(List<FieldProblem> errors) {
         ProblemDetail problem = problem(HttpStatus.BAD_REQUEST, VALIDATION, "Invalid request",
                 errors.size() == 1 ? errors.get(0).field() + " " + errors.get(0).message()
                         : errors.size() + " fields are invalid");
-        problem.setProperty(ERRORS, List.copyOf(errors));
+        if (errors.size() > MAX_LISTED_ERRORS) {
+            problem.setProperty(ERRORS, List.copyOf(errors.subList(0, MAX_LISTED_ERRORS)));
+            problem.setProperty(ERRORS_OMITTED, errors.size() - MAX_LISTED_ERRORS);
+        } else {
+            problem.setProperty(ERRORS, List.copyOf(errors));
+        }
         return new ApiProblem(problem, null);
     }
 

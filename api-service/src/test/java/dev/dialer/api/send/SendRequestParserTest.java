@@ -221,6 +221,26 @@ class SendRequestParserTest {
     }
 
     @Test
+    void listsTheFirstThousandInvalidFieldsAndCountsTheRest() {
+        // Some 13 bytes of body a problem: a send's 256 KB can name some 20,000.
+        StringBuilder body = new StringBuilder("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"audio\":\"a\","
+                + "\"variables\":{");
+        for (int i = 0; i < 1500; i++) {
+            body.append(i == 0 ? "" : ",").append("\"v").append(i).append("\":{}");
+        }
+        ApiProblem problem = problemOf(body.append("}}").toString());
+
+        assertThat(problem.errors()).hasSize(Problems.MAX_LISTED_ERRORS);
+        assertThat(problem.errors().get(0)).isEqualTo(new FieldProblem("variables[v0]", "must be a string"));
+        assertThat(problem.errors().get(999).field()).isEqualTo("variables[v999]");
+        assertThat(problem.getBody().getProperties()).containsEntry(Problems.ERRORS_OMITTED, 500);
+        assertThat(problem.getBody().getDetail()).isEqualTo("1500 fields are invalid");
+        assertThat(problemOf("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"audio\":\"a\","
+                + "\"variables\":{\"v\":{}}}").getBody().getProperties())
+                .as("nothing omitted").doesNotContainKey(Problems.ERRORS_OMITTED);
+    }
+
+    @Test
     void readsNationalNumbersInTheAccountsRegion() {
         SendRequest request = parse("bridge=08068281234&to=9876543215&audio=a");
 
