@@ -197,6 +197,37 @@ class StatusMovesIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void aSplitBatchMakesTheOtherChangesOneAfterAnotherBesideTheHeldOnesStatement() throws Exception {
+        batcher(5, 1);
+        CallCommand alone = dialled();
+        CallCommand held = dialled();
+        CallCommand second = dialled();
+        CallCommand third = dialled();
+        try (HeldAttempt aloneLock = HeldAttempt.of(connections, db, alone);
+             HeldAttempt heldLock = HeldAttempt.of(connections, db, held)) {
+            CompletableFuture<CallEvents.Changed> aloneMoved = move(alone, AttemptStatus.INITIATED, null);
+            aloneLock.awaitBlocking();
+            // Behind the only statement allowed at once, one batch, the held row's change first.
+            CompletableFuture<CallEvents.Changed> heldMoved = move(held, AttemptStatus.INITIATED, null);
+            CompletableFuture<CallEvents.Changed> secondMoved = move(second, AttemptStatus.INITIATED, null);
+            CompletableFuture<CallEvents.Changed> thirdMoved = move(third, AttemptStatus.INITIATED, null);
+            assertThat(waiting()).isEqualTo(3);
+            failedAtTheLockTimeout(aloneMoved, "ended by PostgreSQL while the lock is still held");
+
+            // The batch stops at the lock timeout and is split: the held change's own statement waits for the row, and
+            // the two others are made beside it, the second statement's turn passing from one to the other.
+            assertThat(previous(secondMoved)).contains(AttemptStatus.QUEUED);
+            assertThat(previous(thirdMoved)).contains(AttemptStatus.QUEUED);
+            assertThat(heldMoved).as("its own statement still waits for the row").isNotDone();
+            assertThat(splits()).isEqualTo(1);
+            heldLock.close();
+            assertThat(previous(heldMoved)).as("made once its row is free").contains(AttemptStatus.QUEUED);
+        }
+        assertThat(events(second)).containsExactly("1 initiated after queued");
+        assertThat(events(third)).containsExactly("1 initiated after queued");
+    }
+
+    @Test
     void aChangeWaitingForAHeldRowHoldsNoChangeBehindItAndItsRequestsNextChangeGoesAlone() throws Exception {
         batcher(64, 2);
         CallCommand held = dialled();
