@@ -221,7 +221,7 @@ class SendRequestParserTest {
     }
 
     @Test
-    void listsTheFirstThousandInvalidFieldsAndCountsTheRest() {
+    void listsTheFirstInvalidFieldsAndCountsTheRestButEveryRecipientOfAFullSend() {
         // Some 13 bytes of body a problem: a send's 256 KB can name some 20,000.
         StringBuilder body = new StringBuilder("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"audio\":\"a\","
                 + "\"variables\":{");
@@ -232,12 +232,19 @@ class SendRequestParserTest {
 
         assertThat(problem.errors()).hasSize(Problems.MAX_LISTED_ERRORS);
         assertThat(problem.errors().get(0)).isEqualTo(new FieldProblem("variables[v0]", "must be a string"));
-        assertThat(problem.errors().get(999).field()).isEqualTo("variables[v999]");
-        assertThat(problem.getBody().getProperties()).containsEntry(Problems.ERRORS_OMITTED, 500);
+        assertThat(problem.errors().get(1099).field()).isEqualTo("variables[v1099]");
+        assertThat(problem.getBody().getProperties()).containsEntry(Problems.ERRORS_OMITTED, 400);
         assertThat(problem.getBody().getDetail()).isEqualTo("1500 fields are invalid");
         assertThat(problemOf("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"audio\":\"a\","
                 + "\"variables\":{\"v\":{}}}").getBody().getProperties())
                 .as("nothing omitted").doesNotContainKey(Problems.ERRORS_OMITTED);
+
+        // A send of as many recipients as allowed, none valid, and no flow_id or audio: every one of them is named.
+        String numbers = String.join(",", java.util.Collections.nCopies(MAX_RECIPIENTS, "\"12\""));
+        ApiProblem full = problemOf("{\"bridge\":\"918068281234\",\"to\":[" + numbers + "]}");
+        assertThat(full.errors()).hasSize(MAX_RECIPIENTS + 2)
+                .extracting(FieldProblem::field).contains("flow_id", "to", "to[0]", "to[999]");
+        assertThat(full.getBody().getProperties()).doesNotContainKey(Problems.ERRORS_OMITTED);
     }
 
     @Test
