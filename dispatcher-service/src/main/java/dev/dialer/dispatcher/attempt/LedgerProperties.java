@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.attempt;
 
+import dev.dialer.common.kafka.Topics;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -69,20 +70,29 @@ public record LedgerProperties(
     }
 
     /**
-     * Why the retention is under how long after its command a DLQ copy may be replayed, plus a day, or null when it
-     * is not (or when ended requests are kept for ever). A copy is written when its command's handling fails, which
-     * may be as late as {@code commandsWindow} after the command was written (a command read again after its request
-     * ended, decision 0103), and can be read {@code dlqWindow} after that; a null window is for ever.
+     * Why the retention is under how long after its command a DLQ copy may be replayed, plus a day, and what to do
+     * about it; null when it is not (or when ended requests are kept for ever). A copy is written when its command's
+     * handling fails, which may be as late as {@code commandsWindow} after the command was written (a command read
+     * again after its request ended, decision 0103), and can be read {@code dlqWindow} after that; a null window is
+     * for ever. Shortening the DLQ is offered only when it keeps copies longer than the dispatcher creates it to.
      */
     public String shorterThanReplays(Duration commandsWindow, Duration dlqWindow, String dlq) {
         Duration replayWindow = commandsWindow == null || dlqWindow == null ? null : commandsWindow.plus(dlqWindow);
         if (!purges() || replayWindow != null && retention.compareTo(replayWindow.plus(REREAD_MARGIN)) >= 0) {
             return null;
         }
+        Duration made = Topics.COMMANDS_DLQ_RETENTION.plus(Topics.COMMANDS_DLQ_SEGMENT);
+        boolean dlqLonger = dlqWindow == null || dlqWindow.compareTo(made) > 0;
         return "dialer.dispatcher.ledger.retention (" + retention + ") is shorter than " + dlq + " may give a copy "
-                + "back: " + (replayWindow == null ? "it or the commands topic keeps records for ever"
+                + "back: " + (replayWindow == null ? "it keeps records for ever"
                 : "a copy may be written " + commandsWindow + " after its command (read again) and read " + dlqWindow
-                + " after that, " + replayWindow + " in all, and a day more is needed");
+                + " after that, " + replayWindow + " in all, and a day more is needed")
+                + "; a copy replayed after its request was forgotten would be dialled again. Replay only copies of "
+                + "commands written less than " + retention + " ago"
+                + (replayWindow == null ? "" : ", or keep ended requests at least " + replayWindow.plus(REREAD_MARGIN))
+                + (dlqLonger ? ", or set the DLQ's retention.ms and segment.ms to " + Topics.COMMANDS_DLQ_RETENTION
+                        .toMillis() + " and " + Topics.COMMANDS_DLQ_SEGMENT.toMillis() + ", as the dispatcher creates it"
+                        : "");
     }
 
     /** Whether ended requests are ever deleted. */

@@ -94,11 +94,7 @@ class CommandConsumerLifecycle implements SmartLifecycle {
             dlqOutlivesLedger = null;
         }
         if (dlqOutlivesLedger != null) {
-            log.warn("{}: a copy replayed after its request was forgotten would be dialled again; replay only copies "
-                    + "of commands written less than the retention ago, keep ended requests longer, or shorten the "
-                    + "DLQ (its retention.ms and segment.ms as the dispatcher creates it: {} and {})",
-                    dlqOutlivesLedger, Topics.COMMANDS_DLQ_RETENTION.toMillis(),
-                    Topics.COMMANDS_DLQ_SEGMENT.toMillis());
+            log.warn(dlqOutlivesLedger);
         }
         lanes.resumeDialling();
         pipeline.start(pipeline());

@@ -60,12 +60,15 @@ class LedgerPropertiesTest {
         // its request, ended when the command was first read, may be forgotten after 15.
         assertThat(new LedgerProperties(Duration.ofDays(28), MINUTE)
                 .shorterThanReplays(commandsWindow, dlqWindow, Topics.CALL_COMMANDS_DLQ))
-                .contains(Topics.CALL_COMMANDS_DLQ).contains("PT336H after its command").contains("PT672H in all");
+                .contains(Topics.CALL_COMMANDS_DLQ).contains("PT336H after its command").contains("PT672H in all")
+                .contains("keep ended requests at least PT696H")
+                .as("the DLQ as created: shortening it is not offered").doesNotContain("retention.ms");
         assertThat(new LedgerProperties(LedgerProperties.MINIMUM_RETENTION, MINUTE)
                 .shorterThanReplays(commandsWindow, dlqWindow, Topics.CALL_COMMANDS_DLQ)).isNotNull();
         assertThat(new LedgerProperties(Duration.ofDays(30), MINUTE)
                 .shorterThanReplays(commandsWindow, Duration.ofDays(37), Topics.CALL_COMMANDS_DLQ))
-                .as("a DLQ made before, 30 days and the broker's weekly roll").contains(Topics.CALL_COMMANDS_DLQ);
+                .as("a DLQ made before, 30 days and the broker's weekly roll").contains(Topics.CALL_COMMANDS_DLQ)
+                .contains("retention.ms and segment.ms to 1123200000 and 86400000");
         assertThat(new LedgerProperties(Duration.ofDays(300), MINUTE)
                 .shorterThanReplays(commandsWindow, null, Topics.CALL_COMMANDS_DLQ)).contains("for ever");
         assertThat(new LedgerProperties(Duration.ZERO, MINUTE)
