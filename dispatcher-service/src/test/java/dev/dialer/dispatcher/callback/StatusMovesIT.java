@@ -172,18 +172,24 @@ class StatusMovesIT extends DispatcherOnDatabase {
         CallCommand alone = dialled();
         CallCommand held = dialled();
         CallCommand besideIt = dialled();
+        CallCommand andAnother = dialled();
         try (HeldAttempt aloneLock = HeldAttempt.of(connections, db, alone);
              HeldAttempt heldLock = HeldAttempt.of(connections, db, held)) {
             CompletableFuture<CallEvents.Changed> aloneMoved = move(alone, AttemptStatus.INITIATED, null);
             aloneLock.awaitBlocking();
-            // The only statement allowed at once waits for the lock: these two wait behind it, for one batch.
+            // The only statement allowed at once waits for the lock: these three wait behind it, for one batch, the
+            // held row's change first.
             CompletableFuture<CallEvents.Changed> heldMoved = move(held, AttemptStatus.INITIATED, null);
             CompletableFuture<CallEvents.Changed> besideMoved = move(besideIt, AttemptStatus.INITIATED, null);
-            assertThat(waiting()).isEqualTo(2);
+            CompletableFuture<CallEvents.Changed> anotherMoved = move(andAnother, AttemptStatus.INITIATED, null);
+            assertThat(waiting()).isEqualTo(3);
 
             failedAtTheLockTimeout(aloneMoved, "ended by PostgreSQL while the lock is still held");
-            // The batch of the two stops at the lock timeout too, and is made again one change a statement.
+            // The batch stops at the lock timeout too, and is made again one change a statement: the held change's own
+            // statement waits for the row, and the others are made meanwhile.
             assertThat(previous(besideMoved)).as("made while the row beside it is still held")
+                    .contains(AttemptStatus.QUEUED);
+            assertThat(previous(anotherMoved)).as("made after it, while the row is still held")
                     .contains(AttemptStatus.QUEUED);
             assertThat(heldMoved).as("its own statement waits for the row").isNotDone();
             assertThat(splits()).isEqualTo(1);
@@ -194,37 +200,7 @@ class StatusMovesIT extends DispatcherOnDatabase {
         assertThat(events(alone)).isEmpty();
         assertThat(events(held)).containsExactly("1 initiated after queued");
         assertThat(events(besideIt)).containsExactly("1 initiated after queued");
-    }
-
-    @Test
-    void aSplitBatchMakesTheOtherChangesOneAfterAnotherBesideTheHeldOnesStatement() throws Exception {
-        batcher(5, 1);
-        CallCommand alone = dialled();
-        CallCommand held = dialled();
-        CallCommand second = dialled();
-        CallCommand third = dialled();
-        try (HeldAttempt aloneLock = HeldAttempt.of(connections, db, alone);
-             HeldAttempt heldLock = HeldAttempt.of(connections, db, held)) {
-            CompletableFuture<CallEvents.Changed> aloneMoved = move(alone, AttemptStatus.INITIATED, null);
-            aloneLock.awaitBlocking();
-            // Behind the only statement allowed at once, one batch, the held row's change first.
-            CompletableFuture<CallEvents.Changed> heldMoved = move(held, AttemptStatus.INITIATED, null);
-            CompletableFuture<CallEvents.Changed> secondMoved = move(second, AttemptStatus.INITIATED, null);
-            CompletableFuture<CallEvents.Changed> thirdMoved = move(third, AttemptStatus.INITIATED, null);
-            assertThat(waiting()).isEqualTo(3);
-            failedAtTheLockTimeout(aloneMoved, "ended by PostgreSQL while the lock is still held");
-
-            // The batch stops at the lock timeout and is split: the held change's own statement waits for the row, and
-            // the two others are made beside it, the second statement's turn passing from one to the other.
-            assertThat(previous(secondMoved)).contains(AttemptStatus.QUEUED);
-            assertThat(previous(thirdMoved)).contains(AttemptStatus.QUEUED);
-            assertThat(heldMoved).as("its own statement still waits for the row").isNotDone();
-            assertThat(splits()).isEqualTo(1);
-            heldLock.close();
-            assertThat(previous(heldMoved)).as("made once its row is free").contains(AttemptStatus.QUEUED);
-        }
-        assertThat(events(second)).containsExactly("1 initiated after queued");
-        assertThat(events(third)).containsExactly("1 initiated after queued");
+        assertThat(events(andAnother)).containsExactly("1 initiated after queued");
     }
 
     @Test
