@@ -509,6 +509,15 @@ public class Lanes {
         }
     }
 
+    /**
+     * Adds {@code offsets} to what a revocation kept of the caller ID's lane, if it is still kept: records of a parking
+     * batch written after the revocation.
+     */
+    void keptParked(String callerId, PartitionLanes.ParkedOffsets offsets) {
+        kept.computeIfPresent(callerId, (id, known) -> known.with(new PartitionLanes.Kept(null, Instant.MIN,
+                Instant.MIN, 0, offsets)));
+    }
+
     /** What a revocation kept of the caller ID's lane ({@link #keep}), given once; else null. */
     PartitionLanes.Kept kept(String callerId) {
         return kept.isEmpty() ? null : kept.remove(callerId);

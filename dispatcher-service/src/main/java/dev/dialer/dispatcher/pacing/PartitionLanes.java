@@ -1015,6 +1015,8 @@ public final class PartitionLanes {
         batch.stream().collect(Collectors.groupingBy(ToPark::reason, Collectors.counting()))
                 .forEach((reason, count) -> lanes.metrics().parked(reason, count.intValue()));
         if (owner != generation) {
+            // Written after the revocation: the lane made anew, or what the revocation kept for it, notes them.
+            batch.forEach(done -> parkedAfterRevocation(done.lane().callerId, done.parked().offset()));
             return;
         }
         parkingNow = 0;
@@ -1025,6 +1027,18 @@ public final class PartitionLanes {
             parking = false;
         } else {
             emit(parkBatch(generation));
+        }
+    }
+
+    private void parkedAfterRevocation(String callerId, long offset) {
+        if (offset < 0) {
+            return;
+        }
+        Lane lane = byCallerId.get(callerId);
+        if (lane != null) {
+            lane.parkedOffset(offset);
+        } else {
+            lanes.keptParked(callerId, new ParkedOffsets(partition, offset, offset));
         }
     }
 
@@ -1152,14 +1166,14 @@ public final class PartitionLanes {
 
         /**
          * Both known of one caller ID (one kept here at a revocation, one read from the parked lanes): the last
-         * starts kept, the latest last due time, the earliest due time that may still wait, and the offsets of the
-         * one whose last due time is the later (both, of one partition, when those are equal): the other's may be
-         * those of a run that has come back since (the partition went to another dispatcher and back).
+         * starts kept, the latest last due time, the earliest due time that may still wait, and the offsets of both
+         * (each kept only while its records may still come back, so of the one run of the caller ID's parked records
+         * still coming back), or of the one whose last due time is the later when they are of two partitions.
          */
         Kept with(Kept other) {
-            ParkedOffsets offsets = lastParkDue.isAfter(other.lastParkDue) ? (parked != null ? parked : other.parked)
-                    : other.lastParkDue.isAfter(lastParkDue) ? (other.parked != null ? other.parked : parked)
-                    : parked == null ? other.parked : parked.with(other.parked);
+            ParkedOffsets offsets = parked == null ? other.parked : other.parked == null ? parked
+                    : parked.partition() == other.parked.partition() ? parked.with(other.parked)
+                    : lastParkDue.isAfter(other.lastParkDue) ? parked : other.parked;
             return new Kept(bucket != null ? bucket : other.bucket,
                     lastParkDue.isAfter(other.lastParkDue) ? lastParkDue : other.lastParkDue,
                     earliestWaiting(firstParkDue, other.firstParkDue),

@@ -1365,42 +1365,9 @@ class PartitionLanesTest {
     void aLaneMadeAnewAfterARevocationParksWhatArrivesBehindTheRecordsTheRevokedLaneParked() {
         Map<String, ParkingLot.Parked> schedule = scheduleInto();
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
-        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
-                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                dialledOnce(dialled));
-        // The partition's log: each record's request and headers, by offset.
-        NavigableMap<Long, Map.Entry<String, Map<String, String>>> log = new TreeMap<>();
-        BiConsumer<String, Map<String, String>> append = (requestId, headers) -> {
-            log.put(nextOffset, Map.entry(requestId, headers));
-            admitRequest(partition, requestId, headers);
-        };
-        int request = 0;
-        for (; request < 30; request++) {
-            append.accept("r-" + request, Map.of());
-        }
 
-        for (int tenth = 0; tenth < 800; tenth++) {
-            if (tenth == 155) {
-                // Revoked and assigned back, as the eager assignor does at every rebalance: the partition is read
-                // again from its committed offset (past the last record acknowledged), then a second burst comes.
-                partition.revoke();
-                partition.reassigned();
-                long committed = acknowledged.stream().mapToLong(Long::longValue).max().orElse(-1) + 1;
-                List<Map.Entry<String, Map<String, String>>> again = List.copyOf(log.tailMap(committed).values());
-                again.forEach(record -> append.accept(record.getKey(), record.getValue()));
-                for (int more = 0; more < 20; more++, request++) {
-                    append.accept("r-" + request, Map.of());
-                }
-            }
-            // The retry scheduler publishes what is due, in due order, to the end of the partition.
-            List<ParkingLot.Parked> due = schedule.values().stream()
-                    .filter(row -> !row.dueAt().isAfter(clock.instant()))
-                    .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
-            due.forEach(row -> schedule.remove(row.command().requestId()));
-            due.forEach(row -> append.accept(row.command().requestId(),
-                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
-            time.advanceTimeBy(Duration.ofMillis(100));
-        }
+        // Revoked once the calls the lane held are dialled: what is read again is parked calls alone.
+        revokedWhileParking(155, schedule, dialled);
 
         assertThat(schedule).as("every parked record came back").isEmpty();
         assertThat(dialled).as("in the order the requests first arrived").hasSize(50).isSorted();
@@ -1410,6 +1377,25 @@ class PartitionLanesTest {
     void aLaneMadeAnewDialsWhatTheRevokedLaneHeldBeforeWhatItParkedAndParksNothingReadAgainBehindItsOwnBacklog() {
         Map<String, ParkingLot.Parked> schedule = scheduleInto();
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+
+        // Revoked while the lane still holds calls it took in before it parked any.
+        Map<String, Long> dialledAt = revokedWhileParking(25, schedule, dialled);
+
+        assertThat(schedule).as("every parked record came back").isEmpty();
+        assertThat(dialled).as("in the order the requests first arrived").hasSize(50).isSorted();
+        assertThat(dialledAt.get("r-49")).as("one a second, with no wait for records read again, parked already")
+                .isLessThanOrEqualTo(Duration.ofSeconds(52).toMillis());
+    }
+
+    /**
+     * Thirty calls of caller ID A at 1 CPS (the lane holds ten seconds of them and parks the rest), the partition
+     * revoked and assigned back at {@code revokedAtTenth} tenths of a second, as the eager assignor does at every
+     * rebalance: read again from its committed offset, each record at its own offset as Kafka gives them back, then
+     * twenty more calls; the retry scheduler publishing what is due, in due order, to the end of the partition, for 80
+     * s. The requests are dialled once each, into {@code dialled}; answers when each was, on the virtual clock.
+     */
+    private Map<String, Long> revokedWhileParking(int revokedAtTenth, Map<String, ParkingLot.Parked> schedule,
+                                                  List<Integer> dialled) {
         Map<String, Long> dialledAt = new ConcurrentHashMap<>();
         PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
                 new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
@@ -1427,21 +1413,17 @@ class PartitionLanesTest {
         assertThat(schedule).as("the lane holds ten seconds of its calls and parks the rest").hasSize(19);
 
         for (int tenth = 0; tenth < 800; tenth++) {
-            if (tenth == 25) {
-                // Revoked while the lane still holds calls it took in before it parked any: the partition is read again
-                // from its committed offset, the lane's held calls and every parked one among what is read.
+            if (tenth == revokedAtTenth) {
                 partition.revoke();
                 partition.reassigned();
                 long committed = acknowledged.stream().mapToLong(Long::longValue).max().orElse(-1) + 1;
-                // Read again at their own offsets, as Kafka gives them back.
                 Map<Long, Map.Entry<String, Map<String, String>>> again = new TreeMap<>(log.tailMap(committed));
-                assertThat(again).as("held and parked calls read again").hasSizeGreaterThan(19);
+                assertThat(again).as("calls read again").isNotEmpty();
                 again.forEach((offset, record) -> admitRequest(partition, offset, record.getKey(), record.getValue()));
                 for (int more = 0; more < 20; more++, request++) {
                     append.accept("r-" + request, Map.of());
                 }
             }
-            // The retry scheduler publishes what is due, in due order, to the end of the partition.
             List<ParkingLot.Parked> due = schedule.values().stream()
                     .filter(row -> !row.dueAt().isAfter(clock.instant()))
                     .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
@@ -1450,11 +1432,7 @@ class PartitionLanesTest {
                     Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
             time.advanceTimeBy(Duration.ofMillis(100));
         }
-
-        assertThat(schedule).as("every parked record came back").isEmpty();
-        assertThat(dialled).as("in the order the requests first arrived").hasSize(50).isSorted();
-        assertThat(dialledAt.get("r-49")).as("one a second, with no wait for records read again, parked already")
-                .isLessThanOrEqualTo(Duration.ofSeconds(52).toMillis());
+        return dialledAt;
     }
 
     @Test
@@ -1492,22 +1470,8 @@ class PartitionLanesTest {
         // The previous owner parked caller ID A's backlog: due from 2 s to 20 s from now, some of it still to come.
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
         Instant now = clock.instant();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-
-            @Override
-            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
-                return Flux.just(new ParkedLane(A, now.plusSeconds(2), now.plusSeconds(20)),
-                        new ParkedLane(B, now.minusSeconds(60), now.minusSeconds(30)))
-                        .filter(lane -> lane.lastDueAt().isAfter(since));
-            }
-        };
-        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
-                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
-        built.owns(Set.of(0), Set.of(), 1);
+        PartitionLanes partition = gainedAfter(parked, new ParkingLot.ParkedLane(A, now.plusSeconds(2),
+                now.plusSeconds(20)), new ParkingLot.ParkedLane(B, now.minusSeconds(60), now.minusSeconds(30)));
 
         admit(partition, A);
         admit(partition, A);
@@ -1528,21 +1492,8 @@ class PartitionLanesTest {
         // The previous owner parked the records of caller ID A at offsets 10 to 20, due from 2 s to 20 s from now.
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
         Instant now = clock.instant();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-
-            @Override
-            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
-                return Flux.just(new ParkedLane(A, now.plusSeconds(2), now.plusSeconds(20),
-                        new PartitionLanes.ParkedOffsets(0, 10, 20)));
-            }
-        };
-        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
-                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
-        built.owns(Set.of(0), Set.of(), 1);
+        PartitionLanes partition = gainedAfter(parked, new ParkingLot.ParkedLane(A, now.plusSeconds(2),
+                now.plusSeconds(20), new PartitionLanes.ParkedOffsets(0, 10, 20)));
 
         admitRequest(partition, 5, "r-5", Map.of());
         admitRequest(partition, 15, "r-15", Map.of());
@@ -1597,6 +1548,45 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aParkingBatchWrittenAfterTheRevocationIsKnownToTheLaneMadeAnew() {
+        // The first parking batch is written only after the partition was revoked (PostgreSQL slow).
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        Sinks.Empty<Void> slow = Sinks.empty();
+        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                Mono<Void> written = Mono.fromRunnable(() -> parked.addAll(batch));
+                return batches.getAndIncrement() == 0 ? slow.asMono().then(written) : written;
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int request = 0; request < 15; request++) {
+            admitRequest(partition, "r-" + request, Map.of());
+        }
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        partition.revoke();
+        partition.reassigned();
+        slow.tryEmitEmpty();
+        time.advanceTimeBy(Duration.ofMillis(100));
+        // Read again: the records of the batch written (those queued behind it were dropped unwritten).
+        List<ParkingLot.Parked> batch = List.copyOf(parked);
+        int written = batch.size();
+        assertThat(written).as("the first of the lane's backlog beyond ten seconds").isPositive();
+        batch.forEach(row -> admitRequest(partition, row.offset(), row.command().requestId(), Map.of()));
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(registry.get("dialer.dispatcher.lanes.read.again").tag("went", "schedule").counter().count())
+                .as("each known parked").isEqualTo(written);
+        // At the lane's last due time, none before its row's own, which the schedule keeps (the earlier wins).
+        List<ParkingLot.Parked> again = parked.subList(written, parked.size());
+        assertThat(again).hasSize(written).extracting(ParkingLot.Parked::dueAt).containsOnly(again.get(0).dueAt());
+        assertThat(again.get(0).dueAt()).isAfterOrEqualTo(batch.get(written - 1).dueAt());
+    }
+
+    @Test
     void aLaneKeepsItsParkedOffsetsOnlyWhileItsParkedRecordsMayStillComeBack() {
         Instant now = clock.instant();
         Duration parkAfter = Duration.ofSeconds(10);
@@ -1615,19 +1605,21 @@ class PartitionLanesTest {
     }
 
     @Test
-    void keptOffsetsOfTwoRunsAreTheLaterRunsAndOfOneRunBoth() {
+    void keptOffsetsOfOnePartitionAreBothAndOfTwoTheLaterRuns() {
         Instant now = clock.instant();
-        PartitionLanes.Kept earlier = new PartitionLanes.Kept(null, now.plusSeconds(5), now.minusSeconds(5), 0,
-                new PartitionLanes.ParkedOffsets(0, 101, 103));
-        PartitionLanes.Kept later = new PartitionLanes.Kept(null, now.plusSeconds(50), now.plusSeconds(10), 0,
+        // What the lane kept here, and the parked lanes' row written with a batch that ended after the revocation.
+        PartitionLanes.Kept here = new PartitionLanes.Kept(null, now.plusSeconds(50), now.plusSeconds(10), 0,
                 new PartitionLanes.ParkedOffsets(0, 152, 155));
-        PartitionLanes.Kept sameRun = new PartitionLanes.Kept(null, now.plusSeconds(50), now.plusSeconds(10), 0,
+        PartitionLanes.Kept written = new PartitionLanes.Kept(null, now.plusSeconds(49), now.plusSeconds(10), 0,
                 new PartitionLanes.ParkedOffsets(0, 150, 156));
+        PartitionLanes.Kept elsewhere = new PartitionLanes.Kept(null, now.plusSeconds(5), now.minusSeconds(5), 0,
+                new PartitionLanes.ParkedOffsets(7, 101, 103));
 
-        assertThat(earlier.with(later).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
-        assertThat(later.with(earlier).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
-        assertThat(later.with(sameRun).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 150, 156));
-        assertThat(later.with(new PartitionLanes.Kept(null, now, now, 0)).parked())
+        assertThat(here.with(written).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 150, 156));
+        assertThat(written.with(here).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 150, 156));
+        assertThat(elsewhere.with(here).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
+        assertThat(here.with(elsewhere).parked()).isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
+        assertThat(here.with(new PartitionLanes.Kept(null, now, now, 0)).parked())
                 .isEqualTo(new PartitionLanes.ParkedOffsets(0, 152, 155));
     }
 
@@ -1635,22 +1627,9 @@ class PartitionLanesTest {
     void offsetsParkedOnAnotherPartitionSayNothingOfARecordReadHere() {
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
         Instant now = clock.instant();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-
-            @Override
-            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
-                // Parked before the topic's partitions were counted anew: A's records were on partition 7 then.
-                return Flux.just(new ParkedLane(A, now.plusSeconds(2), now.plusSeconds(20),
-                        new PartitionLanes.ParkedOffsets(7, 10, 20)));
-            }
-        };
-        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
-                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
-        built.owns(Set.of(0), Set.of(), 1);
+        // Parked before the topic's partitions were counted anew: A's records were on partition 7 then.
+        PartitionLanes partition = gainedAfter(parked, new ParkingLot.ParkedLane(A, now.plusSeconds(2),
+                now.plusSeconds(20), new PartitionLanes.ParkedOffsets(7, 10, 20)));
 
         admitRequest(partition, 5, "r-5", Map.of());
         time.advanceTimeBy(Duration.ofMillis(100));
@@ -1761,9 +1740,27 @@ class PartitionLanesTest {
     }
 
     /**
-     * The schedule the lanes park into: one row per attempt, a parking again moves it (as {@code dispatch.schedule}
-     * does).
+     * Partition 0 at 1 CPS a caller ID, gained from a dispatcher whose lanes parked {@code previous} (those still to
+     * come back are read); what is parked here goes to {@code parked}.
      */
+    private PartitionLanes gainedAfter(List<ParkingLot.Parked> parked, ParkingLot.ParkedLane... previous) {
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+
+            @Override
+            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
+                return Flux.fromArray(previous).filter(lane -> lane.lastDueAt().isAfter(since));
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        built.owns(Set.of(0), Set.of(), 1);
+        return partition;
+    }
+
     /**
      * A parking lot whose schedule is {@code schedule}, one row per request; a row parked again keeps the earlier due
      * time, as the SQL keeps a parked row's that the retry scheduler has not claimed.
