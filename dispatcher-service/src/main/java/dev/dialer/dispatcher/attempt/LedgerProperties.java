@@ -74,7 +74,8 @@ public record LedgerProperties(
      * about it; null when it is not (or when ended requests are kept for ever). A copy is written when its command's
      * handling fails, which may be as late as {@code commandsWindow} after the command was written (a command read
      * again after its request ended, decision 0103), and can be read {@code dlqWindow} after that; a null window is
-     * for ever. Shortening the DLQ is offered only when it keeps copies longer than the dispatcher creates it to.
+     * for ever. Shortening the DLQ is offered only when it keeps copies longer than the dispatcher creates it to, and
+     * that would be enough.
      */
     public String shorterThanReplays(Duration commandsWindow, Duration dlqWindow, String dlq) {
         Duration replayWindow = commandsWindow == null || dlqWindow == null ? null : commandsWindow.plus(dlqWindow);
@@ -82,7 +83,9 @@ public record LedgerProperties(
             return null;
         }
         Duration made = Topics.COMMANDS_DLQ_RETENTION.plus(Topics.COMMANDS_DLQ_SEGMENT);
-        boolean dlqLonger = dlqWindow == null || dlqWindow.compareTo(made) > 0;
+        // Offered only where it is enough: a DLQ as the dispatcher makes it, behind this commands topic.
+        boolean dlqLonger = (dlqWindow == null || dlqWindow.compareTo(made) > 0)
+                && retention.compareTo(commandsWindow.plus(made).plus(REREAD_MARGIN)) >= 0;
         return "dialer.dispatcher.ledger.retention (" + retention + ") is shorter than " + dlq + " may give a copy "
                 + "back: " + (replayWindow == null ? "it keeps records for ever"
                 : "a copy may be written " + commandsWindow + " after its command (read again) and read " + dlqWindow

@@ -69,6 +69,10 @@ class LedgerPropertiesTest {
                 .shorterThanReplays(commandsWindow, Duration.ofDays(37), Topics.CALL_COMMANDS_DLQ))
                 .as("a DLQ made before, 30 days and the broker's weekly roll").contains(Topics.CALL_COMMANDS_DLQ)
                 .contains("retention.ms and segment.ms to 1123200000 and 86400000");
+        assertThat(new LedgerProperties(Duration.ofDays(20), MINUTE)
+                .shorterThanReplays(commandsWindow, Duration.ofDays(37), Topics.CALL_COMMANDS_DLQ))
+                .as("shortening the DLQ would not be enough").doesNotContain("retention.ms")
+                .contains("keep ended requests at least PT1248H");
         assertThat(new LedgerProperties(Duration.ofDays(300), MINUTE)
                 .shorterThanReplays(commandsWindow, null, Topics.CALL_COMMANDS_DLQ)).contains("for ever");
         assertThat(new LedgerProperties(Duration.ZERO, MINUTE)
