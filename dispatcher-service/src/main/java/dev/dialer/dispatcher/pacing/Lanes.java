@@ -514,8 +514,7 @@ public class Lanes {
      * batch written after the revocation.
      */
     void keptParked(String callerId, PartitionLanes.ParkedOffsets offsets) {
-        kept.computeIfPresent(callerId, (id, known) -> known.with(new PartitionLanes.Kept(null, Instant.MIN,
-                Instant.MIN, 0, offsets)));
+        kept.computeIfPresent(callerId, (id, known) -> known.withParked(offsets));
     }
 
     /** What a revocation kept of the caller ID's lane ({@link #keep}), given once; else null. */

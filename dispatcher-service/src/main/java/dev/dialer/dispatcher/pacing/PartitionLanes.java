@@ -1165,19 +1165,26 @@ public final class PartitionLanes {
         }
 
         /**
-         * Both known of one caller ID (one kept here at a revocation, one read from the parked lanes): the last
-         * starts kept, the latest last due time, the earliest due time that may still wait, and the offsets of both
-         * (each kept only while its records may still come back, so of the one run of the caller ID's parked records
-         * still coming back), or of the one whose last due time is the later when they are of two partitions.
+         * Both known of one caller ID: this one kept here at a revocation, {@code read} from the parked lanes. The last
+         * starts kept, the latest last due time, the earliest due time that may still wait, and the offsets read when
+         * they are of the same partition: every batch written widens them, one written after the revocation included,
+         * and they start again with the caller ID's next run, which this one kept may not know of (the partition went
+         * to another dispatcher and back); of two partitions, those of the later last due time.
          */
-        Kept with(Kept other) {
-            ParkedOffsets offsets = parked == null ? other.parked : other.parked == null ? parked
-                    : parked.partition() == other.parked.partition() ? parked.with(other.parked)
-                    : lastParkDue.isAfter(other.lastParkDue) ? parked : other.parked;
-            return new Kept(bucket != null ? bucket : other.bucket,
-                    lastParkDue.isAfter(other.lastParkDue) ? lastParkDue : other.lastParkDue,
-                    earliestWaiting(firstParkDue, other.firstParkDue),
-                    Math.max(parkedSpacingNanos, other.parkedSpacingNanos), offsets);
+        Kept with(Kept read) {
+            ParkedOffsets offsets = parked == null ? read.parked : read.parked == null ? parked
+                    : parked.partition() == read.parked.partition() ? read.parked
+                    : lastParkDue.isAfter(read.lastParkDue) ? parked : read.parked;
+            return new Kept(bucket != null ? bucket : read.bucket,
+                    lastParkDue.isAfter(read.lastParkDue) ? lastParkDue : read.lastParkDue,
+                    earliestWaiting(firstParkDue, read.firstParkDue),
+                    Math.max(parkedSpacingNanos, read.parkedSpacingNanos), offsets);
+        }
+
+        /** This one with the offsets of a parking batch of its lane written after the revocation. */
+        Kept withParked(ParkedOffsets written) {
+            return new Kept(bucket, lastParkDue, firstParkDue, parkedSpacingNanos,
+                    parked == null ? written : parked.with(written));
         }
 
         private static Instant earliestWaiting(Instant one, Instant other) {
