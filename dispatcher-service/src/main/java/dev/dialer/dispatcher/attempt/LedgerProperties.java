@@ -93,9 +93,9 @@ public record LedgerProperties(
                 + "; a copy replayed after its request was forgotten would be dialled again. Replay only copies of "
                 + "commands written less than " + retention + " ago"
                 + (replayWindow == null ? "" : ", or keep ended requests at least " + replayWindow.plus(REREAD_MARGIN))
-                + (dlqLonger ? ", or set the DLQ's retention.ms and segment.ms to " + Topics.COMMANDS_DLQ_RETENTION
-                        .toMillis() + " and " + Topics.COMMANDS_DLQ_SEGMENT.toMillis() + ", as the dispatcher creates it"
-                        : "");
+                + (dlqLonger ? ", or set the DLQ's retention.ms and segment.ms to "
+                        + Topics.COMMANDS_DLQ_RETENTION.toMillis() + " and " + Topics.COMMANDS_DLQ_SEGMENT.toMillis()
+                        + ", as the dispatcher creates it" : "");
     }
 
     /** Whether ended requests are ever deleted. */
