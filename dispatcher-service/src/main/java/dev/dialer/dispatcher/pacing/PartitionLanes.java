@@ -916,7 +916,7 @@ public final class PartitionLanes {
     private void readAgain(Lane lane, Pending pending, ReadAgain again) {
         lanes.metrics().readAgain(again);
         if (again == ReadAgain.PARKED) {
-            park(lane, pending, lane.lastParkDue(), PacingMetrics.Parked.BEHIND);
+            park(lane, pending, lane.lastParkDue, PacingMetrics.Parked.BEHIND);
         } else {
             lane.enqueue(pending);
             pump(lane);
@@ -1021,8 +1021,10 @@ public final class PartitionLanes {
         }
         parkingNow = 0;
         // Noted once written, not when queued: one the revocation drops unwritten is read again as a new arrival.
-        batch.forEach(done -> done.lane().parkedOffset(done.parked().offset()));
-        batch.forEach(done -> finished(done.slot(), owner));
+        batch.forEach(done -> {
+            done.lane().parkedOffset(done.parked().offset());
+            finished(done.slot(), owner);
+        });
         if (toPark.isEmpty()) {
             parking = false;
         } else {
@@ -1265,14 +1267,13 @@ public final class PartitionLanes {
         private Instant lastParkDue = Instant.MIN;
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
-        /** The partition the lane's records come from ({@link #parkedOffset}); −1 in a lane made without one. */
+        /** The partition the lane's records come from ({@link #parkedOffset}). */
         private final int partition;
         /**
-         * The lowest and the highest offset of the records the lane parked since its parked records last all came
-         * back (−1: none known); {@link #newParkedRun} once they have, until the next is noted.
+         * The offsets of the records the lane parked since its parked records last all came back (null: none known);
+         * {@link #newParkedRun} once they have, until the next is noted.
          */
-        private long firstParkedOffset = -1;
-        private long lastParkedOffset = -1;
+        private ParkedOffsets parked;
         private boolean newParkedRun;
         /**
          * How far apart the lane last spaced the parked records it handed due times to, or a recount moved them
@@ -1303,8 +1304,7 @@ public final class PartitionLanes {
                 this.parkedSpacingNanos = kept.parkedSpacingNanos();
                 // Offsets of another partition (the topic's partitions counted anew) say nothing of this one's.
                 if (kept.parked() != null && kept.parked().partition() == partition) {
-                    this.firstParkedOffset = kept.parked().first();
-                    this.lastParkedOffset = kept.parked().last();
+                    this.parked = kept.parked();
                 }
             }
         }
@@ -1315,8 +1315,7 @@ public final class PartitionLanes {
          */
         Kept kept(Instant now, Duration parkAfter) {
             return new Kept(bucket, lastParkDue, firstParkDue, parkedSpacingNanos,
-                    firstParkedOffset < 0 || newParkedRun || !parkedAhead(now, parkAfter) ? null
-                            : new ParkedOffsets(partition, firstParkedOffset, lastParkedOffset));
+                    newParkedRun || !parkedAhead(now, parkAfter) ? null : parked);
         }
 
         /**
@@ -1328,14 +1327,9 @@ public final class PartitionLanes {
             if (offset < 0) {
                 return;
             }
-            if (newParkedRun || firstParkedOffset < 0) {
-                firstParkedOffset = offset;
-                lastParkedOffset = offset;
-                newParkedRun = false;
-            } else {
-                firstParkedOffset = Math.min(firstParkedOffset, offset);
-                lastParkedOffset = Math.max(lastParkedOffset, offset);
-            }
+            ParkedOffsets noted = new ParkedOffsets(partition, offset, offset);
+            parked = newParkedRun || parked == null ? noted : parked.with(noted);
+            newParkedRun = false;
         }
 
         /**
@@ -1345,16 +1339,11 @@ public final class PartitionLanes {
          * owner held it; null for any other record, which arrives as any does.
          */
         ReadAgain readAgain(long offset, Instant now, Duration parkAfter) {
-            if (offset < 0 || firstParkedOffset < 0 || newParkedRun || offset > lastParkedOffset
+            if (offset < 0 || parked == null || newParkedRun || offset > parked.last()
                     || !parkedAhead(now, parkAfter)) {
                 return null;
             }
-            return offset < firstParkedOffset ? ReadAgain.HELD : ReadAgain.PARKED;
-        }
-
-        /** The due time a record read again among the lane's parked ones is parked again at ({@link #readAgain}). */
-        Instant lastParkDue() {
-            return lastParkDue;
+            return offset < parked.first() ? ReadAgain.HELD : ReadAgain.PARKED;
         }
 
         /**
