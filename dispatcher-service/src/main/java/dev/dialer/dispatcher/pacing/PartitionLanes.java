@@ -104,6 +104,8 @@ public final class PartitionLanes {
     private final Map<Lanes.CampaignKey, Integer> waitingOn = new ConcurrentHashMap<>();
     private boolean parking;
     private int parkingNow;
+    /** The batch being written ({@link #parkBatch}); empty when none is. */
+    private List<ToPark> writing = List.of();
     private boolean paused;
     private long generation;
     /**
@@ -264,10 +266,12 @@ public final class PartitionLanes {
         Sinks.One<Boolean> ended = revoked;
         revoked = Sinks.one();
         window.clear();
+        forgetUnwritten();
         lanes.keep(byCallerId.values(), now());
         byCallerId.clear();
         waitingOn.clear();
         toPark.clear();
+        writing = List.of();
         parking = false;
         parkingNow = 0;
         if (paused) {
@@ -276,6 +280,23 @@ public final class PartitionLanes {
         }
         // Last: the revoked generation's timers end now; jobs queued behind them may start on this thread.
         ended.tryEmitValue(Boolean.TRUE);
+    }
+
+    /**
+     * Takes the due times of the records queued for parking back from their lanes: dropped unwritten at a revocation,
+     * they are read again as new arrivals, and spaced after the lane's last due time, which must not count their
+     * places (a lane parking a backlog at 1 CPS would otherwise dial nothing for as many seconds as records were
+     * dropped). The batch being written may still be written, after the revocation: its due times stay counted.
+     */
+    private void forgetUnwritten() {
+        Map<Lane, Instant> lastWriting = new HashMap<>();
+        writing.forEach(done -> lastWriting.merge(done.lane(), done.parked().dueAt(), PartitionLanes::later));
+        toPark.stream().map(ToPark::lane).distinct()
+                .forEach(lane -> lane.unwrittenDropped(lastWriting.getOrDefault(lane, Instant.MIN)));
+    }
+
+    private static Instant later(Instant one, Instant other) {
+        return one.isAfter(other) ? one : other;
     }
 
     /**
@@ -400,6 +421,7 @@ public final class PartitionLanes {
             lane.lastParkDue = left.lastDueAt();
             lane.firstParkDue = left.firstDueAt();
         }
+        lane.writtenParkDue = lane.lastParkDue;
         lanes.metrics().recounted(lane.lastParkDue.isBefore(before) ? PacingMetrics.Recount.MOVED
                 : PacingMetrics.Recount.KEPT);
         log.info("{}-{}: caller ID lane {} parked behind {}; its parked backlog left ends at {}", topic, partition,
@@ -987,6 +1009,7 @@ public final class PartitionLanes {
         for (int i = batch.size() - 1; i >= 0; i--) {
             toPark.addFirst(batch.get(i));
         }
+        writing = List.of();
         parkingNow = 0;
         emit(parkBatch(generation));
     }
@@ -1008,6 +1031,7 @@ public final class PartitionLanes {
             batch.add(toPark.poll());
         }
         parkingNow = batch.size();
+        writing = batch;
         return batch;
     }
 
@@ -1020,9 +1044,11 @@ public final class PartitionLanes {
             return;
         }
         parkingNow = 0;
+        writing = List.of();
         // Noted once written, not when queued: one the revocation drops unwritten is read again as a new arrival.
         batch.forEach(done -> {
             done.lane().parkedOffset(done.parked().offset());
+            done.lane().written(done.parked().dueAt());
             finished(done.slot(), owner);
         });
         if (toPark.isEmpty()) {
@@ -1265,6 +1291,11 @@ public final class PartitionLanes {
          */
         long campaignSpacing;
         private Instant lastParkDue = Instant.MIN;
+        /**
+         * The last due time of the lane's records written to the schedule, or known to be there ({@link #lastParkDue}
+         * counts those queued for parking too).
+         */
+        private Instant writtenParkDue = Instant.MIN;
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
         /** The partition the lane's records come from ({@link #parkedOffset}). */
@@ -1300,6 +1331,7 @@ public final class PartitionLanes {
             if (kept != null) {
                 this.bucket = kept.bucket();
                 this.lastParkDue = kept.lastParkDue();
+                this.writtenParkDue = kept.lastParkDue();
                 this.firstParkDue = kept.firstParkDue();
                 this.parkedSpacingNanos = kept.parkedSpacingNanos();
                 // Offsets of another partition (the topic's partitions counted anew) say nothing of this one's.
@@ -1316,6 +1348,27 @@ public final class PartitionLanes {
         Kept kept(Instant now, Duration parkAfter) {
             return new Kept(bucket, lastParkDue, firstParkDue, parkedSpacingNanos,
                     newParkedRun || !parkedAhead(now, parkAfter) ? null : parked);
+        }
+
+        /** Notes the due time of a record of the lane's written to the schedule. */
+        void written(Instant due) {
+            if (due.isAfter(writtenParkDue)) {
+                writtenParkDue = due;
+            }
+        }
+
+        /**
+         * Some of the records queued for parking were dropped unwritten: the lane's last due time goes back to the last
+         * of those written, or of {@code writing} (those of the batch being written), never forward.
+         */
+        void unwrittenDropped(Instant writing) {
+            Instant kept = writtenParkDue.isAfter(writing) ? writtenParkDue : writing;
+            if (kept.isBefore(lastParkDue)) {
+                lastParkDue = kept;
+            }
+            if (firstParkDue.isAfter(lastParkDue)) {
+                firstParkDue = lastParkDue;
+            }
         }
 
         /**

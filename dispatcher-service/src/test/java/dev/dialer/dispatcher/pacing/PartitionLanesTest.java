@@ -1588,6 +1588,49 @@ class PartitionLanesTest {
     }
 
     @Test
+    void recordsDroppedUnwrittenAtARevocationComeBackRightBehindThoseWrittenWithNoGap() {
+        // The first parking batch is written only after the partition was revoked; the records queued behind it are
+        // dropped unwritten.
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        Sinks.Empty<Void> slow = Sinks.empty();
+        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                Mono<Void> written = Mono.fromRunnable(() -> parked.addAll(batch));
+                return batches.getAndIncrement() == 0 ? slow.asMono().then(written) : written;
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        int sent = 60;
+        for (int request = 0; request < sent; request++) {
+            admitRequest(partition, "r-" + request, Map.of());
+        }
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        partition.revoke();
+        partition.reassigned();
+        slow.tryEmitEmpty();
+        time.advanceTimeBy(Duration.ofMillis(100));
+        List<ParkingLot.Parked> written = List.copyOf(parked);
+        assertThat(written).as("the first batch written").isNotEmpty();
+        ParkingLot.Parked lastWritten = written.get(written.size() - 1);
+        assertThat(lastWritten.offset()).as("records were dropped behind it").isLessThan(sent - 10);
+        // Read again: those after the batch written, which arrive as new ones.
+        for (long offset = lastWritten.offset() + 1; offset < sent; offset++) {
+            admitRequest(partition, offset, "r-" + offset, Map.of());
+        }
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        List<ParkingLot.Parked> again = parked.subList(written.size(), parked.size());
+        assertThat(again).hasSize((int) (sent - 1 - lastWritten.offset()));
+        assertThat(again.get(0).dueAt()).as("a start interval behind the last written, not behind the dropped places")
+                .isEqualTo(lastWritten.dueAt().plusSeconds(1));
+        assertThat(again).extracting(ParkingLot.Parked::dueAt).isSorted().doesNotHaveDuplicates();
+    }
+
+    @Test
     void aLaneKeepsItsParkedOffsetsOnlyWhileItsParkedRecordsMayStillComeBack() {
         Instant now = clock.instant();
         Duration parkAfter = Duration.ofSeconds(10);
