@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
@@ -49,7 +50,8 @@ import reactor.util.retry.Retry;
  *       says so, counted {@code dialer.dispatcher.controls{outcome=too_late}};</li>
  *   <li>campaign cancel: the same for every open request of the campaign accepted up to the cancel; once settled,
  *       swept again by each dispatcher that reads it ({@link #sweep});</li>
- *   <li>campaign resume: the campaign's paused calls become due at once; a pause needs no action here.</li>
+ *   <li>campaign resume: the campaign's paused calls become due at once, and on each dispatcher once more
+ *       {@code release-again-after} after it read the resume ({@link #releaseLater}); a pause needs no action here.</li>
  * </ul>
  *
  * <p>Delivery: every dispatcher reads every control, from the topic's beginning at each start; the first to claim a
@@ -126,7 +128,8 @@ class ControlApplier {
      */
     Flux<Void> run() {
         return views.controls()
-                .flatMap(this::apply, properties.controlConcurrency())
+                .flatMap(control -> apply(control).then(Mono.<Void>fromRunnable(() -> releaseLater(control))),
+                        properties.controlConcurrency())
                 .doFinally(signal -> looks.dispose());
     }
 
@@ -146,6 +149,18 @@ class ControlApplier {
                     case SETTLED -> isCampaignCancel(control) ? sweep(control)
                             : isCampaignResume(control) ? releaseAgain(control) : Mono.<Void>empty();
                 });
+    }
+
+    /**
+     * A campaign resume read releases the campaign's paused calls once more {@code release-again-after} later, on each
+     * dispatcher, while it is still the campaign's latest control: a gate here that read the campaign as paused just
+     * before the resume reached this dispatcher's view writes its call as paused after the release (on the dispatcher
+     * that acted on the resume too), and the call would wait a {@code pause-recheck}.
+     */
+    private void releaseLater(CallControl control) {
+        if (isCampaignResume(control)) {
+            later(properties.releaseAgainAfter(), () -> releaseAgain(control));
+        }
     }
 
     private static boolean isCampaignCancel(CallControl control) {
@@ -232,9 +247,14 @@ class ControlApplier {
      * taken over here), or gave it back after a failure (acted on here).
      */
     private void lookAgain(CallControl control, Duration delay, int failures) {
+        later(delay, () -> apply(control, failures));
+    }
+
+    /** Runs {@code work} after {@code delay}, unless the controls stop first. */
+    private void later(Duration delay, Supplier<Mono<Void>> work) {
         AtomicReference<Disposable> look = new AtomicReference<>();
         Disposable started = Mono.delay(delay)
-                .then(Mono.defer(() -> apply(control, failures)))
+                .then(Mono.defer(work))
                 .doFinally(signal -> {
                     Disposable done = look.get();
                     if (done != null) {

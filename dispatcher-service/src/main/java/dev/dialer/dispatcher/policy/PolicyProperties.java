@@ -23,6 +23,10 @@ import org.springframework.validation.annotation.Validated;
  * @param controlClaimLease    how long a dispatcher's claim on a control lasts without being renewed: the claimant
  *                             renews it while it acts, so a claim lapses this long after its dispatcher stopped, and
  *                             a dispatcher that found the control claimed looks at it again after this long
+ * @param releaseAgainAfter    how long after reading a campaign resume a dispatcher releases the campaign's paused
+ *                             calls once more: its gate may have read the campaign as paused just before the resume
+ *                             reached its view, and written its call as paused after the release; longer than a
+ *                             gate's deferral takes
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.policy")
@@ -33,7 +37,8 @@ record PolicyProperties(
         @DefaultValue("PT10S") @NotNull Duration hangUpWait,
         @DefaultValue("16") int controlConcurrency,
         @DefaultValue("PT10M") @NotNull Duration cancelSweepInterval,
-        @DefaultValue("PT1M") @NotNull Duration controlClaimLease) {
+        @DefaultValue("PT1M") @NotNull Duration controlClaimLease,
+        @DefaultValue("PT30S") @NotNull Duration releaseAgainAfter) {
 
     PolicyProperties {
         if (defaultCallingWindow != null && defaultCallingWindow.matches("\\d{2}:\\d{2}-\\d{2}:\\d{2}")) {
@@ -43,6 +48,7 @@ record PolicyProperties(
         requirePositive("hang-up-wait", hangUpWait);
         requirePositive("cancel-sweep-interval", cancelSweepInterval);
         requirePositive("control-claim-lease", controlClaimLease);
+        requirePositive("release-again-after", releaseAgainAfter);
         if (controlConcurrency < 1) {
             throw new IllegalArgumentException("dialer.dispatcher.policy.control-concurrency must be at least 1");
         }

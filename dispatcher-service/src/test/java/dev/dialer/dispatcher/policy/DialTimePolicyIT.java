@@ -63,12 +63,14 @@ import tools.jackson.databind.JsonNode;
         "spring.config.name=dispatcher-service",
         "dialer.dispatcher.retry.poll-interval=PT0.2S",
         "dialer.dispatcher.retry.minute-length=PT2S",
-        "dialer.dispatcher.policy.pause-recheck=PT1H"})
+        "dialer.dispatcher.policy.pause-recheck=PT1H",
+        "dialer.dispatcher.policy.release-again-after=PT5S"})
 @DirtiesContext
 class DialTimePolicyIT {
 
     private static final String SECRET = "s3cret";
     private static final String CALLER = "+4930555000";
+    private static final Duration RELEASE_AGAIN_AFTER = Duration.ofSeconds(5);
     /** Answered by the simulator (last digit 8); Berlin's time zone. */
     private static final String ANSWERING = "+4915112345678";
     /** Never answered: rings until the request's timeout (last digit 1). */
@@ -429,7 +431,7 @@ class DialTimePolicyIT {
     }
 
     @Test
-    void aCallLeftPausedAfterTheResumeWasAppliedIsReleasedWhenTheSettledResumeIsReadAgain() {
+    void aCallLeftPausedAfterTheResumeWasAppliedIsReleasedWhenTheSettledResumeIsReadAgain() throws Exception {
         String account = newAccount();
         String requestId = newRequestId();
         publishControl(campaignControl(account, "autumn", CallControl.Action.PAUSE));
@@ -440,6 +442,8 @@ class DialTimePolicyIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> "applied".equals(db.sql(
                         "SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1")
                 .bind(0, resume.controlId()).map(row -> row.get(0, String.class)).one().block(WAIT)));
+        // After this dispatcher's own release again (release-again-after), so that only reading it again releases.
+        Thread.sleep(RELEASE_AGAIN_AFTER.plusSeconds(2).toMillis());
         // Another dispatcher, its view a moment behind, held a call of the campaign as paused after the release.
         String command = commandJson(requestId, account, ANSWERING, "autumn", null, 0);
         assertThat(context.getBean(AttemptLedger.class).record(Contract.read(command.getBytes(StandardCharsets.UTF_8),
@@ -454,6 +458,34 @@ class DialTimePolicyIT {
         // A dispatcher reads the resume again (it restarted, or its view caught up): settled, it releases again.
         context.getBean(ControlApplier.class).apply(resume).block(WAIT);
 
+        assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+    }
+
+    @Test
+    void aCallItsGateWroteAsPausedJustAfterTheResumeWasAppliedIsReleasedAgainSoonAfter() {
+        String account = newAccount();
+        String requestId = newRequestId();
+        publishControl(campaignControl(account, "winter", CallControl.Action.PAUSE));
+        awaitSeen(() -> CallControls.paused(views().campaignControl(account, "winter")));
+        CallControl resume = campaignControl(account, "winter", CallControl.Action.RESUME);
+        publishControl(resume);
+        await().atMost(Duration.ofSeconds(30)).until(() -> "applied".equals(db.sql(
+                        "SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1")
+                .bind(0, resume.controlId()).map(row -> row.get(0, String.class)).one().block(WAIT)));
+        // This dispatcher's gate read the campaign as paused just before the resume reached its view, and wrote the
+        // call as paused once the release had run (as pause-recheck, an hour here, would leave it).
+        String command = commandJson(requestId, account, ANSWERING, "winter", null, 0);
+        assertThat(context.getBean(AttemptLedger.class).record(Contract.read(command.getBytes(StandardCharsets.UTF_8),
+                CallCommand.class)).block(WAIT)).isTrue();
+        db.sql("""
+                        INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                        VALUES ($1, 1, now() + interval '1 hour', 'paused', $2::jsonb)""")
+                .bind(0, requestId)
+                .bind(1, command)
+                .then().block(WAIT);
+
+        // Nothing else reads the resume again: the release once more, release-again-after later, dials it.
         assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
         assertThat(fixture.callsFor(requestId)).hasSize(1);
     }

@@ -13,7 +13,7 @@ class PolicyPropertiesTest {
     @Test
     void parsesTheDefaultCallingWindow() {
         PolicyProperties properties = new PolicyProperties("08:30-20:00", Duration.ofMinutes(5),
-                Duration.ofSeconds(10), 4, Duration.ofMinutes(10), Duration.ofMinutes(1));
+                Duration.ofSeconds(10), 4, Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofSeconds(30));
 
         assertThat(properties.defaultWindow())
                 .isEqualTo(new CallingWindow(LocalTime.of(8, 30), LocalTime.of(20, 0)));
@@ -22,7 +22,7 @@ class PolicyPropertiesTest {
     @Test
     void refusesAWindowThatIsNotATime() {
         assertThatThrownBy(() -> new PolicyProperties("25:00-20:00", Duration.ofMinutes(5), Duration.ofSeconds(10), 4,
-                Duration.ofMinutes(10), Duration.ofMinutes(1)))
+                Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofSeconds(30)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("default-calling-window");
     }
@@ -30,7 +30,7 @@ class PolicyPropertiesTest {
     @Test
     void refusesANonPositivePauseRecheck() {
         assertThatThrownBy(() -> new PolicyProperties("09:00-21:00", Duration.ZERO, Duration.ofSeconds(10), 4,
-                Duration.ofMinutes(10), Duration.ofMinutes(1)))
+                Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofSeconds(30)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("pause-recheck");
     }
