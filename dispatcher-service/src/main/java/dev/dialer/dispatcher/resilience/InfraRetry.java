@@ -12,6 +12,7 @@ import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessException;
 import org.springframework.r2dbc.UncategorizedR2dbcException;
+import org.springframework.transaction.CannotCreateTransactionException;
 import reactor.core.Exceptions;
 import reactor.util.retry.Retry;
 import reactor.util.retry.RetryBackoffSpec;
@@ -54,6 +55,8 @@ public final class InfraRetry {
      * A statement PostgreSQL gave up for a reason it calls transient (a deadlock, 40P01; a serialization failure,
      * 40001) reaches here as an error Spring could not categorize, around the driver's transient one: it is tried
      * again, never taken for a defect of the record (a command sent to the DLQ for a deadlock was never dialled).
+     * A transaction that could not begin (its connection not had: PostgreSQL away, the pool exhausted) is an outage
+     * whatever the driver said: no record's content makes a connection fail.
      */
     public static boolean isTransient(Throwable error) {
         if (Exceptions.isRetryExhausted(error) && error.getCause() != null) {
@@ -62,7 +65,8 @@ public final class InfraRetry {
         if (error instanceof UncategorizedR2dbcException && error.getCause() != null) {
             return isTransient(error.getCause());
         }
-        return error instanceof TransientDataAccessException
+        return error instanceof CannotCreateTransactionException
+                || error instanceof TransientDataAccessException
                 || error instanceof DataAccessResourceFailureException
                 || error instanceof RecoverableDataAccessException
                 || error instanceof R2dbcTransientException

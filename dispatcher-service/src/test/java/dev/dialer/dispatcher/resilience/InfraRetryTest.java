@@ -2,18 +2,26 @@ package dev.dialer.dispatcher.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.R2dbcException;
+import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcTransientException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
 import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.dao.QueryTimeoutException;
 import org.springframework.r2dbc.UncategorizedR2dbcException;
 import org.springframework.r2dbc.connection.ConnectionFactoryUtils;
+import org.springframework.r2dbc.connection.R2dbcTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -41,6 +49,31 @@ class InfraRetryTest {
                 });
         assertThat(internal).isInstanceOf(UncategorizedR2dbcException.class);
         assertThat(InfraRetry.isTransient(internal)).isFalse();
+    }
+
+    @Test
+    void aTransactionThatCouldNotBeginForWantOfAConnectionIsTransient() {
+        // As Spring's transaction manager reports a connection PostgreSQL refused, or one it failed for another reason.
+        for (RuntimeException refused : List.of(new R2dbcNonTransientResourceException("Connection refused"),
+                new IllegalStateException("pool closed"))) {
+            ConnectionFactory unreachable = new ConnectionFactory() {
+                @Override
+                public Publisher<? extends Connection> create() {
+                    return Mono.error(refused);
+                }
+
+                @Override
+                public ConnectionFactoryMetadata getMetadata() {
+                    return () -> "PostgreSQL";
+                }
+            };
+            TransactionalOperator transaction = TransactionalOperator.create(new R2dbcTransactionManager(unreachable));
+
+            StepVerifier.create(transaction.transactional(Mono.just("statement")))
+                    .expectErrorSatisfies(error -> assertThat(InfraRetry.isTransient(error)).as(error.toString())
+                            .isTrue())
+                    .verify(Duration.ofSeconds(5));
+        }
     }
 
     @Test

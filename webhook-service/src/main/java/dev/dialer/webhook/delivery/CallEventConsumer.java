@@ -35,6 +35,7 @@ import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.dao.InvalidDataAccessApiUsageException;
 import org.springframework.dao.InvalidDataAccessResourceUsageException;
+import org.springframework.transaction.CannotCreateTransactionException;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -365,9 +366,13 @@ public final class CallEventConsumer {
         return event;
     }
 
-    /** Whether PostgreSQL could not be reached or written: handling the work again may well succeed. */
+    /**
+     * Whether PostgreSQL could not be reached or written: handling the work again may well succeed. A transaction that
+     * could not begin (no connection) is one, though Spring does not call it a data access failure.
+     */
     static boolean isStoreFailure(Throwable error) {
-        return (error instanceof DataAccessException || error instanceof R2dbcException
+        return error instanceof CannotCreateTransactionException
+                || (error instanceof DataAccessException || error instanceof R2dbcException
                 || error instanceof TimeoutException) && !isRefusedStatement(error);
     }
 

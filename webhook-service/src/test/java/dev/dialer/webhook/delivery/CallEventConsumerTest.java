@@ -36,7 +36,9 @@ import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.dao.QueryTimeoutException;
 import org.springframework.r2dbc.BadSqlGrammarException;
+import org.springframework.r2dbc.connection.R2dbcTransactionManager;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -104,6 +106,28 @@ class CallEventConsumerTest {
                 new R2dbcNonTransientResourceException("connection closed")})
                 .allMatch(CallEventConsumer::isStoreFailure)
                 .noneMatch(CallEventConsumer::isRefusedStatement);
+    }
+
+    @Test
+    void aTransactionThatCouldNotBeginForWantOfAConnectionIsWaitedFor() {
+        // As Spring's transaction manager reports a connection PostgreSQL refused: not a data access failure to it.
+        ConnectionFactory away = new ConnectionFactory() {
+            @Override
+            public Publisher<? extends Connection> create() {
+                return Mono.error(new R2dbcNonTransientResourceException("connection refused"));
+            }
+
+            @Override
+            public ConnectionFactoryMetadata getMetadata() {
+                return () -> "PostgreSQL";
+            }
+        };
+
+        StepVerifier.create(TransactionalOperator.create(new R2dbcTransactionManager(away))
+                        .transactional(Mono.just("replay page")))
+                .expectErrorSatisfies(error -> assertThat(CallEventConsumer.isStoreFailure(error)).as(error.toString())
+                        .isTrue())
+                .verify(Duration.ofSeconds(5));
     }
 
     @Test
