@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -93,8 +94,12 @@ public final class KafkaPublisher implements AutoCloseable {
      * key), as this producer knows the topic; waits for the topic's metadata if the producer has none yet.
      */
     public Mono<Integer> partitionOf(String topic, String key) {
-        return sender.doOnProducer(producer -> producer.partitionsFor(topic).size())
-                .map(partitions -> partitionOf(key, partitions));
+        return partitionCount(topic).map(partitions -> partitionOf(key, partitions));
+    }
+
+    /** How many partitions {@code topic} has, as this producer knows it; waits for its metadata if it has none yet. */
+    public Mono<Integer> partitionCount(String topic) {
+        return sender.doOnProducer(producer -> producer.partitionsFor(topic).size());
     }
 
     /**
@@ -117,13 +122,41 @@ public final class KafkaPublisher implements AutoCloseable {
      * still be sent. Records of one key keep their order.
      */
     public Mono<Void> publishAll(List<OutboundRecord> records) {
-        if (records.isEmpty()) {
-            return Mono.empty();
-        }
-        return sender.send(Flux.fromIterable(records).map(KafkaPublisher::toSenderRecord))
-                .mapNotNull(SenderResult::exception)
+        return publishEach(records)
+                .mapNotNull(Outcome::failure)
                 .collectList()
                 .flatMap(failures -> failures.isEmpty() ? Mono.empty() : Mono.error(failures.get(0)));
+    }
+
+    /**
+     * Sends the records pipelined and emits each one's outcome as the broker gives it, by its place in {@code records};
+     * completes once every record's is known (the sender then signals the first failure as an error, which says
+     * nothing the outcomes did not). Errors only when the sender stopped before every outcome was known. Records of
+     * one key keep their order.
+     */
+    public Flux<Outcome> publishEach(List<OutboundRecord> records) {
+        if (records.isEmpty()) {
+            return Flux.empty();
+        }
+        return Flux.defer(() -> {
+            AtomicInteger known = new AtomicInteger();
+            return sender.send(Flux.range(0, records.size())
+                            .map(index -> toSenderRecord(records.get(index), index)))
+                    .map(result -> {
+                        known.incrementAndGet();
+                        return new Outcome(result.correlationMetadata(), result.exception());
+                    })
+                    .onErrorResume(error -> known.get() == records.size() ? Flux.empty() : Flux.error(error));
+        });
+    }
+
+    /**
+     * What became of one record of {@link #publishEach}.
+     *
+     * @param index   its place in the records sent
+     * @param failure why the producer gave it up; null once the broker acknowledged it
+     */
+    public record Outcome(int index, Exception failure) {
     }
 
     private static Mono<Void> outcome(SenderResult<?> result) {
@@ -131,10 +164,14 @@ public final class KafkaPublisher implements AutoCloseable {
     }
 
     static SenderRecord<String, byte[], Void> toSenderRecord(OutboundRecord record) {
+        return toSenderRecord(record, null);
+    }
+
+    private static <T> SenderRecord<String, byte[], T> toSenderRecord(OutboundRecord record, T correlation) {
         ProducerRecord<String, byte[]> producerRecord =
                 new ProducerRecord<>(record.topic(), record.partition(), record.key(), record.value());
         record.sentHeaders().forEach(producerRecord.headers()::add);
-        return SenderRecord.create(producerRecord, null);
+        return SenderRecord.create(producerRecord, correlation);
     }
 
     @Override

@@ -127,6 +127,30 @@ class KafkaPublisherIT {
     }
 
     @Test
+    void eachRecordsOutcomeIsToldByItsPlaceAndAFailedOneEndsNothing() {
+        String topic = "each-" + UUID.randomUUID();
+        TopicProvisioner.ensure(KafkaSettings.of(broker.bootstrapServers()),
+                List.of(TopicSpec.deleting(topic, 1, Duration.ofDays(1))), (short) 1, WAIT.toMillis());
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of(broker.bootstrapServers()),
+                "each-it", Duration.ofSeconds(10))) {
+            List<OutboundRecord> batch = List.of(
+                    OutboundRecord.of(topic, "caller-1", bytes("first")),
+                    OutboundRecord.of(topic, "caller-1", new byte[publisher.maxRecordBytes() + 1]),
+                    OutboundRecord.of(topic, "caller-1", bytes("third")));
+
+            List<KafkaPublisher.Outcome> outcomes = publisher.publishEach(batch).collectList().block(WAIT);
+
+            assertThat(outcomes).extracting(KafkaPublisher.Outcome::index).containsExactlyInAnyOrder(0, 1, 2);
+            assertThat(outcomes).filteredOn(outcome -> outcome.failure() != null).singleElement()
+                    .satisfies(outcome -> {
+                        assertThat(outcome.index()).isEqualTo(1);
+                        assertThat(outcome.failure()).isInstanceOf(RecordTooLargeException.class);
+                    });
+            assertThat(read(topic, 2)).containsExactly("first", "third");
+        }
+    }
+
+    @Test
     void thePartitionOfAKeyIsTheOneItsRecordsGoTo() {
         String topic = "partitions-" + UUID.randomUUID();
         TopicProvisioner.ensure(KafkaSettings.of(broker.bootstrapServers()),

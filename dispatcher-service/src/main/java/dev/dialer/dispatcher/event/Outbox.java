@@ -268,15 +268,19 @@ class Outbox {
                 .one();
     }
 
-    /** Up to {@code limit} unsent rows, oldest first, each with its request's {@code traceparent}. */
-    Flux<PendingEvent> unsent(int limit) {
+    /**
+     * Up to {@code limit} unsent rows with ids above {@code after} (0: from the oldest), oldest first, each with its
+     * request's {@code traceparent}.
+     */
+    Flux<PendingEvent> unsent(int limit, long after) {
         return db.sql("""
                         SELECT o.id, o.request_id, o.payload::text, o.created_at, r.traceparent
                           FROM (SELECT id, request_id, payload, created_at FROM dispatch.outbox
-                                 WHERE sent_at IS NULL ORDER BY id LIMIT $1) o
+                                 WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1) o
                           LEFT JOIN dispatch.requests r ON r.request_id = o.request_id
                          ORDER BY o.id""")
                 .bind(0, limit)
+                .bind(1, after)
                 .map(row -> new PendingEvent(row.get(0, Long.class), row.get(1, String.class),
                         row.get(2, String.class), row.get(3, Instant.class), row.get(4, String.class)))
                 .all();

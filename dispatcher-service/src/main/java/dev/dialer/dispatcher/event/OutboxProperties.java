@@ -28,6 +28,13 @@ import org.springframework.validation.annotation.Validated;
  *                       the statement that records their publication, so an event's row is written once and removed
  *                       once. A positive retention keeps them for inspection, marked sent, and purges them in batches
  *                       that keep up with the rate they are written at
+ * @param publishPatience how long a round waits for Kafka to acknowledge each of its events: those it has not by then
+ *                       are left unsent (published again later; one may land meanwhile, a copy consumers drop), and
+ *                       their partitions of {@code dialer.call.events} are taken as stalled for {@code stalled-hold},
+ *                       their events left meanwhile so that the others go on; shorter than {@code publish-timeout};
+ *                       unset, five seconds, or half of {@code publish-timeout} when that is shorter
+ * @param stalledHold    how long the events of a partition that took none within the patience are left before a round
+ *                       tries them again
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.outbox")
@@ -37,7 +44,14 @@ record OutboxProperties(
         @DefaultValue("PT30S") @NotNull Duration publishTimeout,
         Duration roundTimeout,
         Duration staleAfter,
-        @DefaultValue("PT0S") @NotNull Duration retention) {
+        @DefaultValue("PT0S") @NotNull Duration retention,
+        Duration publishPatience,
+        Duration stalledHold) {
+
+    /** {@code publish-patience} when unset, unless half of {@code publish-timeout} is shorter. */
+    static final Duration DEFAULT_PUBLISH_PATIENCE = Duration.ofSeconds(5);
+    /** {@code stalled-hold} when unset. */
+    static final Duration DEFAULT_STALLED_HOLD = Duration.ofSeconds(30);
 
     OutboxProperties {
         // Derived when unset, so that a longer publish-timeout alone never makes the service refuse to start.
@@ -47,6 +61,15 @@ record OutboxProperties(
         if (staleAfter == null && roundTimeout != null) {
             staleAfter = roundTimeout.multipliedBy(2);
         }
+        if (publishPatience == null && publishTimeout != null) {
+            Duration half = publishTimeout.dividedBy(2);
+            publishPatience = half.compareTo(DEFAULT_PUBLISH_PATIENCE) < 0 ? half : DEFAULT_PUBLISH_PATIENCE;
+        }
+        if (stalledHold == null) {
+            stalledHold = DEFAULT_STALLED_HOLD;
+        }
+        requirePositive("publish-patience", publishPatience);
+        requirePositive("stalled-hold", stalledHold);
         requirePositive("poll-interval", pollInterval);
         requirePositive("publish-timeout", publishTimeout);
         if (retention != null && retention.isNegative()) {
@@ -55,6 +78,7 @@ record OutboxProperties(
         }
         requireLonger("round-timeout", roundTimeout, "publish-timeout", publishTimeout);
         requireLonger("stale-after", staleAfter, "round-timeout", roundTimeout);
+        requireLonger("publish-timeout", publishTimeout, "publish-patience", publishPatience);
     }
 
     /** Whether published events are kept (marked sent, purged after {@code retention}) rather than deleted. */

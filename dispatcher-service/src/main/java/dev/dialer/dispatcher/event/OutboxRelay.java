@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -38,11 +39,18 @@ import reactor.core.publisher.Sinks;
  * relay publishes at a time across all dispatchers and a request's events reach the topic in {@code sequence_number}
  * order.
  *
- * <p>Delivery: at least once per event, in order per request. A round whose publish fails (Kafka away, a timeout)
- * records nothing and is repeated until Kafka takes the events; an event is published again only when Kafka
- * acknowledged it but the relay could not record that (a crash or database failure in between) — a copy with the same
+ * <p>Delivery: at least once per event, in order per request. An event Kafka did not take stays unsent and is
+ * published again later; an event is published again when Kafka acknowledged it but the relay could not record that
+ * (a crash or database failure in between), or acknowledged it after the patience — a copy with the same
  * {@code event_id} and {@code sequence_number}, which consumers drop. An event larger than a record of the topic may be
  * is never published: it is moved to {@code dispatch.outbox_rejected} (decision 0115).
+ *
+ * <p>A round publishes its events together and waits {@code publish-patience} for each to be acknowledged; those that
+ * are not (a partition without a leader, or with too few in-sync replicas) stay unsent, the rest are deleted, and the
+ * partitions of the events left are taken as stalled for {@code stalled-hold}: meanwhile the rounds leave those
+ * partitions' events (all of a request's events are on its partition, so its order holds) and read on past them, so
+ * one such partition neither holds every other request's events nor has them published again and again (decision
+ * 0169). Once a hold ends, the rounds read from the oldest unsent event again.
  *
  * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
  * never answers) is given up like a failed one: cancelling it rolls its transaction back where the connection still
@@ -64,7 +72,16 @@ public class OutboxRelay {
 
     private final Outbox outbox;
     private final TransactionalOperator transactions;
-    private final Function<List<OutboundRecord>, Mono<Void>> publish;
+    private final Function<List<OutboundRecord>, Flux<KafkaPublisher.Outcome>> publish;
+    /** How many partitions {@code dialer.call.events} has, as the producer knows it. */
+    private final Mono<Integer> partitionCount;
+    /** The partitions taken as stalled, and until when their events are left ({@link #stalledHeld}). */
+    private final Map<Integer, Instant> stalled = new ConcurrentHashMap<>();
+    /**
+     * While partitions are stalled: the highest id a committed round read, past which the next one reads (the unsent
+     * events below it are the stalled partitions'); 0 reads from the oldest.
+     */
+    private final AtomicLong readPast = new AtomicLong();
     private final OutboxProperties properties;
     private final Clock clock;
     private final Sinks.Many<Boolean> wakeups = Sinks.many().multicast().directBestEffort();
@@ -75,6 +92,7 @@ public class OutboxRelay {
     private final Counter roundTimeouts;
     private final Counter purged;
     private final Counter rejected;
+    private final Counter unacknowledged;
     private final int maxEventBytes;
     private final Timer lag;
     private final Heartbeat progress;
@@ -82,28 +100,39 @@ public class OutboxRelay {
     @Autowired
     OutboxRelay(Outbox outbox, ReactiveTransactionManager transactionManager, KafkaPublisher publisher,
                 OutboxProperties properties, Clock clock, MeterRegistry registry) {
-        this(outbox, TransactionalOperator.create(transactionManager), publisher::publishAll, properties, clock,
-                registry, Math.min(publisher.maxRecordBytes(), Topics.MAX_EVENT_BYTES));
+        this(outbox, TransactionalOperator.create(transactionManager), publisher::publishEach,
+                Mono.defer(() -> publisher.partitionCount(Topics.CALL_EVENTS)), properties, clock, registry,
+                Math.min(publisher.maxRecordBytes(), Topics.MAX_EVENT_BYTES));
     }
 
-    OutboxRelay(Outbox outbox, TransactionalOperator transactions, Function<List<OutboundRecord>, Mono<Void>> publish,
+    OutboxRelay(Outbox outbox, TransactionalOperator transactions,
+                Function<List<OutboundRecord>, Flux<KafkaPublisher.Outcome>> publish, Mono<Integer> partitionCount,
                 OutboxProperties properties, Clock clock, MeterRegistry registry) {
-        this(outbox, transactions, publish, properties, clock, registry, Topics.MAX_EVENT_BYTES);
+        this(outbox, transactions, publish, partitionCount, properties, clock, registry, Topics.MAX_EVENT_BYTES);
     }
 
     /** @param maxEventBytes the largest record the events topic and the producer both take */
-    OutboxRelay(Outbox outbox, TransactionalOperator transactions, Function<List<OutboundRecord>, Mono<Void>> publish,
+    OutboxRelay(Outbox outbox, TransactionalOperator transactions,
+                Function<List<OutboundRecord>, Flux<KafkaPublisher.Outcome>> publish, Mono<Integer> partitionCount,
                 OutboxProperties properties, Clock clock, MeterRegistry registry, int maxEventBytes) {
         this.maxEventBytes = maxEventBytes;
         this.outbox = outbox;
         this.transactions = transactions;
         this.publish = publish;
+        this.partitionCount = partitionCount;
         this.properties = properties;
         this.clock = clock;
         this.published = Counter.builder("dialer.dispatcher.outbox.published")
                 .description("Call events the outbox relay published to Kafka").register(registry);
         this.failures = Counter.builder("dialer.dispatcher.outbox.failures")
-                .description("Relay rounds that failed and will be repeated").register(registry);
+                .description("Relay rounds that failed, or left events Kafka did not acknowledge, to be repeated")
+                .register(registry);
+        this.unacknowledged = Counter.builder("dialer.dispatcher.outbox.unacknowledged")
+                .description("Call events Kafka did not acknowledge within publish-patience, left to be published "
+                        + "again").register(registry);
+        Gauge.builder("dialer.dispatcher.outbox.stalled.partitions", stalled, Map::size)
+                .description("Partitions of the events topic whose events the relay leaves for stalled-hold: they "
+                        + "took none within publish-patience").register(registry);
         this.roundTimeouts = Counter.builder("dialer.dispatcher.outbox.round.timeouts")
                 .description("Relay rounds given up after round-timeout (also counted as failures)")
                 .register(registry);
@@ -194,6 +223,9 @@ public class OutboxRelay {
     private void completed(Round round) {
         if (round.locked()) {
             progress.beat();
+            if (!stalled.isEmpty()) {
+                readPast.accumulateAndGet(round.readUpTo(), Math::max);
+            }
         }
         round.rejected().forEach(this::rejected);
     }
@@ -211,20 +243,46 @@ public class OutboxRelay {
     }
 
     private Mono<Round> relayBatch() {
-        return outbox.unsent(properties.batchSize())
+        Instant now = clock.instant();
+        if (stalled.values().removeIf(until -> !until.isAfter(now)) || stalled.isEmpty()) {
+            // A hold ended (or none is on): the oldest unsent events are read again, its partition's among them.
+            readPast.set(0);
+        }
+        if (stalled.isEmpty()) {
+            return relayBatch(null);
+        }
+        return partitionCount.flatMap(partitions -> stalled.size() >= partitions
+                ? Mono.just(Round.relayed(0, List.of(), 0))
+                : relayBatch(partitions));
+    }
+
+    /** @param partitions the events topic's partition count while some are stalled; null while none is */
+    private Mono<Round> relayBatch(Integer partitions) {
+        return outbox.unsent(properties.batchSize(), readPast.get())
                 .collectList()
-                .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of())) : publishAndMark(batch));
+                .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of(), 0))
+                        : publishAndMark(batch, partitions));
+    }
+
+    /** Whether the request's events are on a partition taken as stalled, whose events the rounds leave for now. */
+    private boolean stalledHeld(String requestId, Integer partitions) {
+        return partitions != null && stalled.containsKey(KafkaPublisher.partitionOf(requestId, partitions));
     }
 
     /**
-     * Publishes the batch and deletes (or marks) what Kafka took; an event too large for the topic is moved aside
-     * first ({@link #moveAside}): published, it would fail the whole batch, in every round, for ever.
+     * Publishes the batch, but for the events of stalled partitions, and deletes (or marks) what Kafka took; an event
+     * too large for the topic is moved aside first ({@link #moveAside}): published, it would fail the whole batch, in
+     * every round, for ever.
      */
-    private Mono<Round> publishAndMark(List<Outbox.PendingEvent> batch) {
+    private Mono<Round> publishAndMark(List<Outbox.PendingEvent> batch, Integer partitions) {
         List<Outbox.PendingEvent> publishable = new ArrayList<>(batch.size());
         List<OutboundRecord> records = new ArrayList<>(batch.size());
         List<Outbox.PendingEvent> tooLarge = new ArrayList<>();
+        long readUpTo = batch.get(batch.size() - 1).id();
         for (Outbox.PendingEvent event : batch) {
+            if (stalledHeld(event.requestId(), partitions)) {
+                continue;
+            }
             // A span of the request's trace for each event, so that webhook-service's deliveries join the trace.
             String traceparent = TraceParent.continued(event.traceparent());
             OutboundRecord record = new OutboundRecord(Topics.CALL_EVENTS, event.requestId(),
@@ -237,12 +295,62 @@ public class OutboxRelay {
                 records.add(record);
             }
         }
-        Long[] ids = publishable.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
         Mono<Void> published = records.isEmpty() ? Mono.empty() : publish.apply(records)
+                .take(properties.publishPatience())
+                .collectList()
                 .timeout(properties.publishTimeout())
-                .then(properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids))
-                .then(Mono.fromRunnable(() -> sent(publishable)));
-        return moveAside(tooLarge).then(published).thenReturn(Round.relayed(batch.size(), tooLarge));
+                .flatMap(outcomes -> marked(publishable, records, outcomes));
+        return moveAside(tooLarge).then(published).thenReturn(Round.relayed(batch.size(), tooLarge, readUpTo));
+    }
+
+    /**
+     * Deletes (or marks) the events Kafka acknowledged; those it did not stay unsent, their partitions taken as
+     * stalled for {@code stalled-hold}.
+     */
+    private Mono<Void> marked(List<Outbox.PendingEvent> publishable, List<OutboundRecord> records,
+                              List<KafkaPublisher.Outcome> outcomes) {
+        boolean[] acknowledged = new boolean[publishable.size()];
+        Exception failure = null;
+        for (KafkaPublisher.Outcome outcome : outcomes) {
+            if (outcome.failure() == null) {
+                acknowledged[outcome.index()] = true;
+            } else if (failure == null) {
+                failure = outcome.failure();
+            }
+        }
+        List<Outbox.PendingEvent> sent = new ArrayList<>(publishable.size());
+        List<OutboundRecord> left = new ArrayList<>();
+        for (int i = 0; i < acknowledged.length; i++) {
+            if (acknowledged[i]) {
+                sent.add(publishable.get(i));
+            } else {
+                left.add(records.get(i));
+            }
+        }
+        Long[] ids = sent.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
+        Mono<Void> marked = ids.length == 0 ? Mono.empty()
+                : properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids);
+        Exception firstFailure = failure;
+        return marked.then(Mono.fromRunnable(() -> sent(sent)))
+                .then(left.isEmpty() ? Mono.empty() : Mono.defer(() -> stall(left, firstFailure)));
+    }
+
+    /** Takes the partitions of the events Kafka did not acknowledge as stalled, and counts the round as failed. */
+    private Mono<Void> stall(List<OutboundRecord> left, Exception failure) {
+        failures.increment();
+        unacknowledged.increment(left.size());
+        return partitionCount.doOnNext(partitions -> {
+            Instant until = clock.instant().plus(properties.stalledHold());
+            left.stream().map(record -> KafkaPublisher.partitionOf(record.key(), partitions)).distinct()
+                    .forEach(partition -> {
+                        if (stalled.put(partition, until) == null) {
+                            log.warn("{} partition {} acknowledged no event within {} ({}); its events are left until "
+                                    + "{}, the others go on", Topics.CALL_EVENTS, partition,
+                                    properties.publishPatience(), failure == null ? "no answer" : failure.toString(),
+                                    until);
+                        }
+                    });
+        }).then();
     }
 
     /**
@@ -331,13 +439,16 @@ public class OutboxRelay {
         return since == null ? 0 : Math.max(0, Duration.between(since, clock.instant()).toMillis() / 1000.0);
     }
 
-    /** How a round ended: whether it held the relay lock, and how many events it sent. */
-    private record Round(boolean locked, int sent, List<Outbox.PendingEvent> rejected) {
+    /**
+     * How a round ended: whether it held the relay lock, how many events it read, and the highest id among them (0:
+     * none).
+     */
+    private record Round(boolean locked, int sent, List<Outbox.PendingEvent> rejected, long readUpTo) {
 
-        static final Round LOCKED_ELSEWHERE = new Round(false, 0, List.of());
+        static final Round LOCKED_ELSEWHERE = new Round(false, 0, List.of(), 0);
 
-        static Round relayed(int sent, List<Outbox.PendingEvent> rejected) {
-            return new Round(true, sent, rejected);
+        static Round relayed(int sent, List<Outbox.PendingEvent> rejected, long readUpTo) {
+            return new Round(true, sent, rejected, readUpTo);
         }
     }
 

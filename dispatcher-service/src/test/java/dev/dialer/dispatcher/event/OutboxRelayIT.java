@@ -11,8 +11,10 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.TestClock;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.infra.Infrastructure;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -42,6 +44,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 import tools.jackson.databind.JsonNode;
@@ -92,7 +95,8 @@ class OutboxRelayIT {
              EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
             AtomicReference<KafkaPublisher> kafka = new AtomicReference<>(unreachable);
             OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
-                    records -> kafka.get().publishAll(records), properties(), Clock.systemUTC(), meters);
+                    records -> kafka.get().publishEach(records), eventPartitions(), properties(), Clock.systemUTC(),
+                    meters);
 
             ledger.recordRequest(command).block(WAIT);
             for (AttemptStatus status : List.of(AttemptStatus.QUEUED, AttemptStatus.INITIATED, AttemptStatus.RINGING)) {
@@ -127,12 +131,102 @@ class OutboxRelayIT {
     }
 
     @Test
+    void aPartitionThatTakesNoEventIsLeftForItsHoldWhileTheOthersArePublishedOnce() throws Exception {
+        Lifecycle serviceRelay = stopServiceRelay();
+        int partitions = eventPartitions().block(WAIT);
+        CallCommand stuck = command();
+        CallCommand other = commandOnAnotherPartition(stuck, partitions);
+        int stalledPartition = KafkaPublisher.partitionOf(stuck.requestId(), partitions);
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        TestClock clock = TestClock.at(Instant.now());
+        AtomicInteger stuckSends = new AtomicInteger();
+        AtomicReference<KafkaPublisher> stalledRoute = new AtomicReference<>();
+        try (KafkaPublisher unreachable = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:1"), "unreachable",
+                Duration.ofSeconds(1));
+             EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
+            stalledRoute.set(unreachable);
+            // The stalled partition's records go to a broker nobody listens on, every other partition's to the real
+            // one.
+            OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
+                    records -> routed(records, partitions, stalledPartition, stalledRoute.get(), stuckSends),
+                    eventPartitions(), properties(Duration.ZERO, Duration.ofMinutes(1)), clock, meters);
+            ledger.recordRequest(stuck).block(WAIT);
+            ledger.recordRequest(other).block(WAIT);
+            events.emit(stuck, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
+            events.emit(other, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
+            events.emit(stuck, event -> event.status(AttemptStatus.INITIATED), Retry.max(0)).block(WAIT);
+
+            relay.drain().block(WAIT);
+
+            assertThat(rows(other.requestId())).as("acknowledged, deleted").isZero();
+            assertThat(rows(stuck.requestId())).as("not acknowledged, left").isEqualTo(2);
+            assertThat(meters.get("dialer.dispatcher.outbox.stalled.partitions").gauge().value()).isOne();
+            assertThat(meters.counter("dialer.dispatcher.outbox.unacknowledged").count()).isEqualTo(2);
+
+            events.emit(other, event -> event.status(AttemptStatus.RINGING), Retry.max(0)).block(WAIT);
+            events.emit(stuck, event -> event.status(AttemptStatus.RINGING), Retry.max(0)).block(WAIT);
+            relay.drain().block(WAIT);
+            relay.drain().block(WAIT);
+
+            assertThat(stuckSends).as("the stalled partition's events left while it is held").hasValue(1);
+            assertThat(rows(other.requestId())).isZero();
+            await().atMost(WAIT).until(() -> reader.of(other.requestId()).size() >= 2);
+            assertThat(reader.of(other.requestId())).as("each once, not again with every round")
+                    .extracting(event -> event.get("status").stringValue()).containsExactly("queued", "ringing");
+
+            // The partition takes events again, and its hold ends.
+            stalledRoute.set(reachable);
+            clock.advance(Duration.ofMinutes(1));
+            relay.drain().block(WAIT);
+
+            assertThat(rows(stuck.requestId())).isZero();
+            assertThat(meters.get("dialer.dispatcher.outbox.stalled.partitions").gauge().value()).isZero();
+            await().atMost(WAIT).until(() -> reader.of(stuck.requestId()).size() >= 3);
+            assertThat(reader.of(stuck.requestId())).as("in their order")
+                    .extracting(event -> event.get("sequence_number").longValue()).containsExactly(1L, 2L, 3L);
+            assertThat(reader.of(other.requestId())).hasSize(2);
+        } finally {
+            serviceRelay.start();
+        }
+    }
+
+    /** Publishes the records of {@code partition} through {@code route}, the others through the real broker. */
+    private Flux<KafkaPublisher.Outcome> routed(List<OutboundRecord> records, int partitions, int partition,
+                                                KafkaPublisher route, AtomicInteger routedSends) {
+        List<Integer> there = new ArrayList<>();
+        List<Integer> here = new ArrayList<>();
+        for (int i = 0; i < records.size(); i++) {
+            (KafkaPublisher.partitionOf(records.get(i).key(), partitions) == partition ? there : here).add(i);
+        }
+        if (!there.isEmpty()) {
+            routedSends.incrementAndGet();
+        }
+        return Flux.merge(sent(records, there, route), sent(records, here, reachable));
+    }
+
+    private static Flux<KafkaPublisher.Outcome> sent(List<OutboundRecord> records, List<Integer> indexes,
+                                                     KafkaPublisher publisher) {
+        return publisher.publishEach(indexes.stream().map(records::get).toList())
+                .map(outcome -> new KafkaPublisher.Outcome(indexes.get(outcome.index()), outcome.failure()));
+    }
+
+    private static CallCommand commandOnAnotherPartition(CallCommand than, int partitions) {
+        int partition = KafkaPublisher.partitionOf(than.requestId(), partitions);
+        CallCommand other = command();
+        while (KafkaPublisher.partitionOf(other.requestId(), partitions) == partition) {
+            other = command();
+        }
+        return other;
+    }
+
+    @Test
     void publishedEventsAreDeletedWhenNoneIsKept() throws Exception {
         Lifecycle serviceRelay = stopServiceRelay();
         CallCommand command = command();
         try (EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
             OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
-                    reachable::publishAll, properties(Duration.ZERO), Clock.systemUTC(), new SimpleMeterRegistry());
+                    reachable::publishEach, eventPartitions(), properties(Duration.ZERO), Clock.systemUTC(),
+                    new SimpleMeterRegistry());
             ledger.recordRequest(command).block(WAIT);
             events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
             events.finishOnce(command, FinalStatus.EXHAUSTED, event -> event, Retry.max(0)).block(WAIT);
@@ -157,7 +251,7 @@ class OutboxRelayIT {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         try (EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
             OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
-                    reachable::publishAll, properties(Duration.ZERO), Clock.systemUTC(), meters);
+                    reachable::publishEach, eventPartitions(), properties(Duration.ZERO), Clock.systemUTC(), meters);
             ledger.recordRequest(command).block(WAIT);
             events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
             // Larger than any record the topic or the producer takes, written between two events of another request.
@@ -191,9 +285,9 @@ class OutboxRelayIT {
         try {
             OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
                     records -> publishes.getAndIncrement() == 0
-                            ? Mono.error(new TimeoutException("broker away"))
-                            : reachable.publishAll(records),
-                    properties(Duration.ZERO), Clock.systemUTC(), meters);
+                            ? Flux.error(new TimeoutException("broker away"))
+                            : reachable.publishEach(records),
+                    eventPartitions(), properties(Duration.ZERO), Clock.systemUTC(), meters);
             ledger.recordRequest(command).block(WAIT);
             events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
             insertTooLarge(tooLarge);
@@ -220,7 +314,7 @@ class OutboxRelayIT {
         insertSent(recent, 3, "1 minute");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
-                reachable::publishAll, properties(Duration.ofHours(1)), Clock.systemUTC(), meters);
+                reachable::publishEach, eventPartitions(), properties(Duration.ofHours(1)), Clock.systemUTC(), meters);
 
         relay.measureAndPurge().block(WAIT);
 
@@ -353,9 +447,18 @@ class OutboxRelayIT {
         return properties(Duration.ofHours(1));
     }
 
+    /** A partition whose events were not acknowledged is tried again at the next round. */
     private static OutboxProperties properties(Duration retention) {
+        return properties(retention, Duration.ofMillis(1));
+    }
+
+    private static OutboxProperties properties(Duration retention, Duration stalledHold) {
         return new OutboxProperties(Duration.ofSeconds(1), 100, Duration.ofSeconds(5), Duration.ofSeconds(10),
-                Duration.ofSeconds(20), retention);
+                Duration.ofSeconds(20), retention, null, stalledHold);
+    }
+
+    private Mono<Integer> eventPartitions() {
+        return reachable.partitionCount(Topics.CALL_EVENTS);
     }
 
     private static CallCommand command() {

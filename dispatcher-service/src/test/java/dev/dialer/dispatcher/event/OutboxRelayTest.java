@@ -3,12 +3,14 @@ package dev.dialer.dispatcher.event;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.dispatcher.TestClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,6 +38,7 @@ class OutboxRelayTest {
     private static final Duration ROUND_TIMEOUT = Duration.ofMinutes(1);
     private static final Duration STALE_AFTER = Duration.ofMinutes(2);
     private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final int PARTITIONS = 12;
 
     private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
     private final InMemoryOutbox outbox = new InMemoryOutbox();
@@ -43,7 +46,7 @@ class OutboxRelayTest {
     private final AtomicBoolean commitHangs = new AtomicBoolean();
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final OutboxRelay relay = new OutboxRelay(outbox, new InMemoryTransactions(), this::publish,
-            properties(), TestClock.following(time), meters);
+            Mono.just(PARTITIONS), properties(), TestClock.following(time), meters);
 
     @AfterEach
     void virtualTimeOff() {
@@ -169,8 +172,9 @@ class OutboxRelayTest {
 
     @Test
     void publishedEventsAreDeletedAndNothingIsPurgedWhenNoneIsKept() {
-        OutboxRelay deleting = new OutboxRelay(outbox, new InMemoryTransactions(), this::publish,
-                new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT, STALE_AFTER, Duration.ZERO),
+        OutboxRelay deleting = new OutboxRelay(outbox, new InMemoryTransactions(), this::publish, Mono.just(PARTITIONS),
+                new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT, STALE_AFTER, Duration.ZERO,
+                        null, null),
                 TestClock.following(time), new SimpleMeterRegistry());
         outbox.add(3);
         outbox.purgeAnswers(1_000L);
@@ -185,9 +189,73 @@ class OutboxRelayTest {
     }
 
     @Test
+    void eventsOfAPartitionThatNeverAnswersAreLeftAfterThePatienceWhileTheOthersGoOn() {
+        outbox.add(8);
+        int silent = KafkaPublisher.partitionOf("request-1", PARTITIONS);
+        List<String> silentOnes = IntStream.rangeClosed(1, 8).mapToObj(id -> "request-" + id)
+                .filter(request -> KafkaPublisher.partitionOf(request, PARTITIONS) == silent).toList();
+        assertThat(silentOnes).hasSizeLessThan(8);
+        AtomicInteger triedSilent = new AtomicInteger();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        OutboxRelay relay = new OutboxRelay(outbox, new InMemoryTransactions(), records -> {
+            List<KafkaPublisher.Outcome> answered = new ArrayList<>();
+            for (int i = 0; i < records.size(); i++) {
+                if (KafkaPublisher.partitionOf(records.get(i).key(), PARTITIONS) != silent) {
+                    published.add(records.get(i).key());
+                    answered.add(new KafkaPublisher.Outcome(i, null));
+                }
+            }
+            boolean anySilent = answered.size() < records.size();
+            if (anySilent) {
+                triedSilent.incrementAndGet();
+            }
+            return Flux.concat(Flux.fromIterable(answered), anySilent ? Flux.never() : Flux.empty());
+        }, Mono.just(PARTITIONS), properties(), TestClock.following(time), meters);
+
+        StepVerifier.withVirtualTime(relay::run, () -> time, Long.MAX_VALUE)
+                .expectSubscription()
+                .thenAwait(POLL)
+                .thenAwait(OutboxProperties.DEFAULT_PUBLISH_PATIENCE)
+                .then(() -> {
+                    assertThat(outbox.unsentRequests()).as("only the silent partition's left")
+                            .containsExactlyElementsOf(silentOnes);
+                    assertThat(meters.get("dialer.dispatcher.outbox.stalled.partitions").gauge().value()).isOne();
+                    assertThat(meters.counter("dialer.dispatcher.outbox.unacknowledged").count())
+                            .isEqualTo(silentOnes.size());
+                    // Another event of a request on the silent partition, and one of a new request.
+                    outbox.add("request-1");
+                    outbox.add(1);
+                })
+                .thenAwait(POLL.multipliedBy(4))
+                .then(() -> {
+                    assertThat(published).as("the others once each, and the new one")
+                            .hasSize(8 - silentOnes.size()
+                                    + (KafkaPublisher.partitionOf("request-10", PARTITIONS) == silent ? 0 : 1))
+                            .doesNotHaveDuplicates();
+                    assertThat(triedSilent).as("left while held").hasValue(1);
+                })
+                .thenAwait(OutboxProperties.DEFAULT_STALLED_HOLD)
+                .then(() -> assertThat(triedSilent).as("tried again once the hold is over").hasValue(2))
+                .thenCancel()
+                .verify(WAIT);
+    }
+
+    @Test
+    void thePublishPatienceIsFiveSecondsOrHalfThePublishTimeoutAndShorterThanIt() {
+        assertThat(properties().publishPatience()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(properties().stalledHold()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(new OutboxProperties(POLL, 100, Duration.ofSeconds(4), ROUND_TIMEOUT, STALE_AFTER, Duration.ZERO,
+                null, null).publishPatience()).isEqualTo(Duration.ofSeconds(2));
+        assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT,
+                STALE_AFTER, Duration.ZERO, Duration.ofSeconds(30), null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("publish-timeout");
+    }
+
+    @Test
     void refusesANegativeRetention() {
         assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT,
-                STALE_AFTER, Duration.ofSeconds(-1)))
+                STALE_AFTER, Duration.ofSeconds(-1), null, null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("retention");
     }
@@ -195,7 +263,7 @@ class OutboxRelayTest {
     @Test
     void refusesARoundTimeoutNotLongerThanThePublishTimeout() {
         assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), Duration.ofSeconds(30),
-                STALE_AFTER, Duration.ofHours(1)))
+                STALE_AFTER, Duration.ofHours(1), null, null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("round-timeout");
     }
@@ -203,12 +271,12 @@ class OutboxRelayTest {
     @Test
     void derivesTheRoundTimeoutAndStaleAfterFromTheirPredecessorsWhenUnset() {
         OutboxProperties longPublish = new OutboxProperties(POLL, 100, Duration.ofSeconds(90), null, null,
-                Duration.ofHours(1));
+                Duration.ofHours(1), null, null);
         assertThat(longPublish.roundTimeout()).isEqualTo(Duration.ofSeconds(180));
         assertThat(longPublish.staleAfter()).isEqualTo(Duration.ofSeconds(360));
 
         OutboxProperties defaults = new OutboxProperties(POLL, 100, Duration.ofSeconds(30), null, null,
-                Duration.ofHours(1));
+                Duration.ofHours(1), null, null);
         assertThat(defaults.roundTimeout()).isEqualTo(Duration.ofMinutes(1));
         assertThat(defaults.staleAfter()).isEqualTo(Duration.ofMinutes(2));
     }
@@ -216,7 +284,7 @@ class OutboxRelayTest {
     @Test
     void refusesStaleAfterNotLongerThanTheRoundTimeout() {
         assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT,
-                ROUND_TIMEOUT, Duration.ofHours(1)))
+                ROUND_TIMEOUT, Duration.ofHours(1), null, null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("stale-after");
     }
@@ -228,13 +296,14 @@ class OutboxRelayTest {
         return lifecycle;
     }
 
-    private Mono<Void> publish(List<OutboundRecord> records) {
+    private Flux<KafkaPublisher.Outcome> publish(List<OutboundRecord> records) {
         records.forEach(record -> published.add(new String(record.value(), StandardCharsets.UTF_8)));
-        return Mono.empty();
+        return Flux.range(0, records.size()).map(index -> new KafkaPublisher.Outcome(index, null));
     }
 
     private static OutboxProperties properties() {
-        return new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT, STALE_AFTER, Duration.ofHours(1));
+        return new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT, STALE_AFTER, Duration.ofHours(1),
+                null, null);
     }
 
     /**
@@ -277,6 +346,11 @@ class OutboxRelayTest {
             });
         }
 
+        void add(String requestId) {
+            int id = added.incrementAndGet();
+            unsent.add(new PendingEvent(id, requestId, "event-" + id, Instant.EPOCH.plusSeconds(id), null));
+        }
+
         void lockHangs(boolean hangs) {
             lockHangs.set(hangs);
         }
@@ -293,6 +367,10 @@ class OutboxRelayTest {
             return unsent.size();
         }
 
+        List<String> unsentRequests() {
+            return unsent.stream().map(PendingEvent::requestId).toList();
+        }
+
         @Override
         Mono<Boolean> tryRelayLock(Duration limit) {
             return Mono.defer(() -> lockHangs.get() || lockHangsFor.getAndDecrement() > 0 ? Mono.never()
@@ -300,8 +378,9 @@ class OutboxRelayTest {
         }
 
         @Override
-        Flux<PendingEvent> unsent(int limit) {
-            return Flux.defer(() -> Flux.fromIterable(List.copyOf(unsent)).take(limit));
+        Flux<PendingEvent> unsent(int limit, long after) {
+            return Flux.defer(() -> Flux.fromIterable(List.copyOf(unsent)).filter(event -> event.id() > after)
+                    .take(limit));
         }
 
         @Override
