@@ -56,6 +56,11 @@ public class CallbackRecords {
      */
     static final String COPY = "copy";
     /**
+     * Applied where it arrived although another dispatcher owns its caller ID, or this one did not dial it: it could
+     * not be appended for the owner (Kafka away past the append's retries), and the carrier never sends it again.
+     */
+    static final String HERE_INSTEAD = "here_instead";
+    /**
      * The header of a topic record that is bound to the call its {@code call_sid} names
      * ({@link CarrierCallback#callBound()}): a Voice Gateway callback, which the endpoint appends. Written by the
      * dispatcher alone, like {@link SipStatusReports#TAKEN_OVER_HEADER}; the SIP trunk's other reports go without it.
@@ -76,7 +81,7 @@ public class CallbackRecords {
         this.publisher = publisher;
         this.registry = registry;
         this.routing = routing;
-        for (String path : new String[] {TOPIC, DIRECT, IN_PLACE, COPY, REROUTED}) {
+        for (String path : new String[] {TOPIC, DIRECT, IN_PLACE, COPY, REROUTED, HERE_INSTEAD}) {
             registry.counter("dialer.dispatcher.callbacks.routed", "path", path);
         }
         // What the endpoint or the SIP trunk said of the callback, which a copy published again must say too.
@@ -143,8 +148,8 @@ public class CallbackRecords {
     }
 
     /**
-     * Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT}, {@link #IN_PLACE}, {@link #COPY} or
-     * {@link #REROUTED}.
+     * Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT}, {@link #IN_PLACE}, {@link #COPY},
+     * {@link #REROUTED} or {@link #HERE_INSTEAD}.
      */
     void routed(String path) {
         registry.counter("dialer.dispatcher.callbacks.routed", "path", path).increment();

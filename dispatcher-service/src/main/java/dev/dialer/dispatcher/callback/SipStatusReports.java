@@ -110,11 +110,22 @@ public class SipStatusReports {
         return records.appendCopy(callerId, body(end, callerId), headers(end));
     }
 
+    /**
+     * Appended for the caller ID's owner; one that cannot be (Kafka away past the append's retries) is applied here
+     * instead, as the endpoint does with a carrier's callback: the owner holds the call's trunk slot until it lapses.
+     */
     private Mono<CallbackApplier.Result> toOwner(CarrierCallback status, CallCommand command) {
         log.debug("{} of request {} attempt {}: caller ID owned elsewhere, appended for its owner",
                 status.providerStatus(), status.requestId(), status.attempt());
         return records.append(command.callerId(), body(status, command.callerId()), headers(status))
-                .thenReturn(CallbackApplier.Result.APPLIED);
+                .thenReturn(CallbackApplier.Result.APPLIED)
+                .onErrorResume(error -> {
+                    log.warn("{} of request {} attempt {} could not be appended for its caller ID's owner ({}); "
+                            + "applied here instead", status.providerStatus(), status.requestId(), status.attempt(),
+                            error.toString());
+                    return applier.apply(status)
+                            .doOnNext(result -> records.routed(CallbackRecords.HERE_INSTEAD));
+                });
     }
 
     /**

@@ -68,6 +68,12 @@ class VoiceGatewayStatusEndpoint {
      * database must not hold the carrier's request until it gives up, since jambonz does not send a callback again.
      */
     static final Duration IN_PLACE_LIMIT = Duration.ofSeconds(5);
+    /**
+     * How long the attempt of a callback known by its {@code call_sid} alone is looked for through a PostgreSQL outage
+     * before the callback is given up: the carrier does not send it again, so the look goes on after it stopped
+     * waiting for the answer.
+     */
+    static final Duration LOOKUP_PATIENCE = Duration.ofMinutes(15);
     /** Callbacks that were to be applied in place and went through the topic instead, by why. */
     static final String FALLBACKS = "dialer.dispatcher.callbacks.in.place.fallbacks";
     /** Callbacks refused, by {@code reason}: {@code signature}, {@code seal}, {@code malformed}. */
@@ -228,7 +234,9 @@ class VoiceGatewayStatusEndpoint {
      * not send it again either way). With tags sealed, a tag without its seal is not ours either (a flow may have
      * copied some of our ids into its own): its call is known by its {@code call_sid} alone, and one no attempt knows
      * is refused 403 rather than routed by that tag; and one without a {@code call_sid} is refused 400, since
-     * nothing would bind it to its call (jambonz always sends one).
+     * nothing would bind it to its call (jambonz always sends one). Through a PostgreSQL outage the call's attempt is
+     * looked for until the database is back, for up to {@link #LOOKUP_PATIENCE}, whether or not the carrier still waits
+     * for the answer.
      */
     private Mono<ResponseEntity<Object>> correlated(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                     Function<JambonzCallbackReader.Parsed, CarrierCallback> callback) {
@@ -243,8 +251,9 @@ class VoiceGatewayStatusEndpoint {
         if (parsed.tagged() && (parsed.callSid() == null || (parsed.callerId() != null && sealed))) {
             return byTag;
         }
-        return ledger.attemptOfCall(parsed.callSid())
-                .retryWhen(InfraRetry.brief("attempt of call"))
+        return detached(ledger.attemptOfCall(parsed.callSid())
+                .retryWhen(InfraRetry.untilRecovered("attempt of call"))
+                .timeout(LOOKUP_PATIENCE)
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .flatMap(found -> {
@@ -262,7 +271,7 @@ class VoiceGatewayStatusEndpoint {
                     return route(call, JambonzCallbackReader.retagged(raw, found.get()),
                             () -> applier.apply(callback.apply(call)));
                 })
-                .onErrorResume(error -> notApplied(parsed, error));
+                .onErrorResume(error -> notApplied(parsed, error)));
     }
 
     /**
@@ -283,7 +292,7 @@ class VoiceGatewayStatusEndpoint {
         if (ownedAndDialledHere(parsed)) {
             return inPlace(parsed, raw, here, revocations);
         }
-        return toOwner(parsed, raw);
+        return toOwner(parsed, raw, here);
     }
 
     /**
@@ -317,7 +326,7 @@ class VoiceGatewayStatusEndpoint {
                             + "the caller ID's owner", name(parsed), parsed.requestId(), parsed.attempt(),
                             late ? " within " + IN_PLACE_LIMIT.toSeconds() + " s" : "", late ? null : error);
                     openAttempts.throughTopic(parsed.requestId(), parsed.attempt());
-                    return toOwner(parsed, raw);
+                    return toOwner(parsed, raw, null);
                 }));
     }
 
@@ -366,10 +375,29 @@ class VoiceGatewayStatusEndpoint {
                 keys.ownedSince(parsed.callerId()));
     }
 
-    private Mono<ResponseEntity<Object>> toOwner(JambonzCallbackReader.Parsed parsed, byte[] raw) {
+    /**
+     * Appends the callback for the caller ID's owner; one that cannot be appended (Kafka away past the append's
+     * retries) is applied here instead by {@code orHere}, when given, rather than lost: the carrier never sends it
+     * again. The call's one writer is then this dispatcher for that callback: the guarded transitions keep the
+     * attempt's state moving forwards should the owner apply another of the call's callbacks meanwhile, and the owner
+     * holds the call's trunk slot until it lapses, as for a copy it never got.
+     */
+    private Mono<ResponseEntity<Object>> toOwner(JambonzCallbackReader.Parsed parsed, byte[] raw,
+                                                 Supplier<Mono<CallbackApplier.Result>> orHere) {
         return detached(callbacks.append(parsed.callerId(), raw)
                 .thenReturn(ResponseEntity.<Object>ok().build())
-                .onErrorResume(error -> notApplied(parsed, error)));
+                .onErrorResume(error -> orHere == null ? notApplied(parsed, error) : hereInstead(parsed, orHere,
+                        error)));
+    }
+
+    private Mono<ResponseEntity<Object>> hereInstead(JambonzCallbackReader.Parsed parsed,
+                                                     Supplier<Mono<CallbackApplier.Result>> here, Throwable error) {
+        log.warn("callback {} for request {} attempt {} could not be appended for its caller ID's owner ({}); applied "
+                + "here instead", name(parsed), parsed.requestId(), parsed.attempt(), error.toString());
+        return Mono.defer(here)
+                .doOnNext(result -> callbacks.routed(CallbackRecords.HERE_INSTEAD))
+                .map(this::answer)
+                .onErrorResume(failed -> notApplied(parsed, failed));
     }
 
     /**

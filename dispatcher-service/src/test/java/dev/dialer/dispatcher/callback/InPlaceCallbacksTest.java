@@ -150,6 +150,33 @@ class InPlaceCallbacksTest {
     }
 
     @Test
+    void aCallbackThatCannotBeAppendedForTheOwnerIsAppliedHereInstead() {
+        // Another dispatcher owns the caller ID, and Kafka is away past the append's retries.
+        keys.owns(Set.of(), allPartitions());
+        when(records.append(any(), any()))
+                .thenReturn(Mono.error(new org.apache.kafka.common.errors.TimeoutException("no broker")));
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        assertThat(post()).isEqualTo(200);
+
+        verify(records).append(eq(CALLER), any());
+        verify(applier).apply(any());
+        verify(records).routed(CallbackRecords.HERE_INSTEAD);
+    }
+
+    @Test
+    void failingInPlaceAndThenOnItsWayToTheTopicItIsNotAppliedHereASecondTime() {
+        when(applier.apply(any())).thenReturn(Mono.error(new IllegalStateException("database unavailable")));
+        when(records.append(any(), any()))
+                .thenReturn(Mono.error(new org.apache.kafka.common.errors.TimeoutException("no broker")));
+
+        assertThat(post()).isEqualTo(500);
+
+        verify(applier).apply(any());
+        verify(records, never()).routed(CallbackRecords.HERE_INSTEAD);
+    }
+
+    @Test
     void failingInPlaceAfterTheCarrierStoppedWaitingItIsAppendedAllTheSame() {
         Sinks.One<CallbackApplier.Result> applied = Sinks.one();
         when(applier.apply(any())).thenReturn(applied.asMono());
@@ -217,6 +244,26 @@ class InPlaceCallbacksTest {
         verify(applier).apply(argThat(callback -> callback.requestId().equals("r-1") && callback.attempt() == 1
                 && callback.dial() == 1 && callback.callBound() && callback.providerCallId().equals("cs-1")));
         verify(records, never()).append(any(), any());
+    }
+
+    @Test
+    void aCallbackWhoseTagWasReplacedIsLookedForThroughADatabaseOutageAfterTheCarrierStoppedWaiting() {
+        // PostgreSQL away for four tries: more than a few quick retries would wait out.
+        java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
+        when(ledger.attemptOfCall("cs-1")).thenReturn(Mono.defer(() -> looks.incrementAndGet() <= 4
+                ? Mono.error(new org.springframework.dao.DataAccessResourceFailureException("connection refused"))
+                : Mono.just(new AttemptOfCall("r-1", 1, 1, CALLER))));
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        Disposable request = endpoint.status(null, """
+                {"call_sid":"cs-1","call_status":"completed","sip_status":200,"customerData":{"crm_step":"bye"}}"""
+                .getBytes(StandardCharsets.UTF_8)).subscribe();
+        // jambonz's own time-out: it closes the request, and never sends this callback again.
+        request.dispose();
+
+        verify(applier, org.mockito.Mockito.timeout(10_000)).apply(argThat(callback ->
+                callback.requestId().equals("r-1") && callback.attempt() == 1));
+        assertThat(looks).hasValue(5);
     }
 
     @Test

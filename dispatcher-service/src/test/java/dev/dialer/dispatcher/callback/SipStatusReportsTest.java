@@ -141,6 +141,28 @@ class SipStatusReportsTest {
     }
 
     @Test
+    void aStatusThatCannotBeAppendedForItsOwnerIsAppliedHereInstead() {
+        KeyRouting keys = new KeyRouting();
+        keys.commandsTopicHas(12);
+        keys.owns(Set.of(), ALL);
+        OpenAttempts open = new OpenAttempts(mock(AttemptLedger.class), new SimpleMeterRegistry());
+        open.recorded(attemptTwo(), 1);
+        CallbackApplier applier = mock(CallbackApplier.class);
+        CallbackRecords records = mock(CallbackRecords.class);
+        // Kafka away past the append's retries.
+        when(records.append(any(), any(), any()))
+                .thenReturn(Mono.error(new org.apache.kafka.common.errors.TimeoutException("no broker")));
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+        CarrierCallback completed = status(AttemptStatus.COMPLETED, "completed", null, null, 12);
+
+        assertThat(new SipStatusReports(applier, open, keys, records).report(completed).block(Duration.ofSeconds(5)))
+                .isEqualTo(CallbackApplier.Result.APPLIED);
+
+        verify(applier).apply(completed);
+        verify(records).routed(CallbackRecords.HERE_INSTEAD);
+    }
+
+    @Test
     void anEndTheWatchdogInferredHereGoesToAnotherOwnerAsAnEndItReadsBackAndToNoneWhenOwnedHere() {
         KeyRouting keys = new KeyRouting();
         keys.commandsTopicHas(12);
