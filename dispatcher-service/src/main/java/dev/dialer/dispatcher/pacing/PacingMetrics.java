@@ -25,8 +25,9 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked{reason}}: records parked in the schedule, by why ({@link Parked});
  *       {@code …lanes.parked.lanes.unread}: assignments whose caller IDs' parked due times could not be read;
- *       {@code …lanes.parked.recounts{outcome=moved|kept|failed}}: looks at a lane's parked backlog that had stopped
- *       coming back, by whether what is left ends sooner than the lane had handed out ({@link Recount});
+ *       {@code …lanes.parked.recounts{outcome=moved|kept|failed|slowed}}: looks at a lane's parked backlog that had
+ *       stopped coming back, by whether what is left ends sooner than the lane had handed out, or that was spaced anew
+ *       at the lane's slower rate ({@link Recount});
  *       {@code …lanes.read.again{went=lane|schedule}}: records read again after their lane was made anew (a
  *       rebalance) that its last owner held, which join the lane ahead of what it parked, or parked, which are parked
  *       again keeping their place ({@link PartitionLanes.ReadAgain});
@@ -254,7 +255,9 @@ class PacingMetrics {
         /** What is left ends where the lane had handed out. */
         KEPT,
         /** The schedule could not be read in time: what arrives parks as it would have. */
-        FAILED
+        FAILED,
+        /** The lane's rate fell well below its backlog's spacing: what is left was spaced anew at it, later. */
+        SLOWED
     }
 
     enum Parked {

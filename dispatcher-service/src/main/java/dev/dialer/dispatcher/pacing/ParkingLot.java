@@ -182,22 +182,28 @@ class ParkingLot {
      * due time the lane had handed out when it looked: a look that outlasted its lane's patience commits after the
      * lane parked more, and must not lower the row below those.
      *
+     * <p>With {@code later}, each row is moved to its place in that order whether that is earlier or later: the lane
+     * starts calls more slowly than the rows were spaced for.
+     *
      * @return the earliest and last due time of the rows left; empty when none is due after {@code from}
      */
-    Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut) {
+    Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut,
+                          boolean later) {
         return db.sql("""
                         WITH waiting AS (
                             SELECT request_id, attempt_no, due_at,
-                                   least(due_at, $3::timestamptz + interval '1 microsecond' * $4::bigint * (row_number()
-                                         OVER (ORDER BY due_at, request_id COLLATE "C", attempt_no) - 1)) AS moved_to
-                              FROM dispatch.schedule
-                             WHERE (command ->> 'caller_id') = $1 AND reason = 'parked' AND lease_until IS NULL
-                               AND due_at > $2),
+                                   CASE WHEN $6 THEN placed ELSE least(due_at, placed) END AS moved_to
+                              FROM (SELECT request_id, attempt_no, due_at,
+                                           $3::timestamptz + interval '1 microsecond' * $4::bigint * (row_number()
+                                               OVER (ORDER BY due_at, request_id COLLATE "C", attempt_no) - 1) AS placed
+                                      FROM dispatch.schedule
+                                     WHERE (command ->> 'caller_id') = $1 AND reason = 'parked'
+                                       AND lease_until IS NULL AND due_at > $2) ranked),
                         moved AS (
                             UPDATE dispatch.schedule s SET due_at = w.moved_to
                               FROM waiting w
                              WHERE s.request_id = w.request_id AND s.attempt_no = w.attempt_no
-                               AND w.moved_to < w.due_at AND s.reason = 'parked' AND s.lease_until IS NULL),
+                               AND w.moved_to <> w.due_at AND s.reason = 'parked' AND s.lease_until IS NULL),
                         left_over AS (SELECT min(moved_to) AS first_due, max(moved_to) AS last_due FROM waiting),
                         lane AS (
                             UPDATE dispatch.parked_lanes l
@@ -210,6 +216,7 @@ class ParkingLot {
                 .bind(2, start)
                 .bind(3, Math.max(1, step.toNanos() / 1_000))
                 .bind(4, handedOut)
+                .bind(5, later)
                 .map(row -> new Backlog(row.get(0, Instant.class), row.get(1, Instant.class)))
                 .one()
                 .filter(backlog -> backlog.lastDueAt() != null);

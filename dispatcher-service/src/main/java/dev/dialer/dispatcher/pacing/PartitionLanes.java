@@ -184,7 +184,9 @@ public final class PartitionLanes {
                     handedOver = true;
                     pump(lane);
                     if (spedUp(lane)) {
-                        recount(lane);
+                        recount(lane, false);
+                    } else if (slowedDown(lane)) {
+                        recount(lane, true);
                     }
                 } else if (lane.recounting) {
                     // Where it goes depends on what the recount finds left of the lane's parked backlog.
@@ -201,7 +203,7 @@ public final class PartitionLanes {
                     } else if (recountDue(lane)) {
                         lane.heldForRecount.add(pending);
                         handedOver = true;
-                        recount(lane);
+                        recount(lane, false);
                     } else if ((parkAt = parkAt(lane, ticket)) != null) {
                         // Taken in once it is queued to be parked, not before: a failure reckoning its due time
                         // leaves it to be kept aside, not in neither the lane nor the parking queue.
@@ -363,6 +365,22 @@ public final class PartitionLanes {
     }
 
     /**
+     * Whether the lane's rate fell well below what its parked backlog was spaced for (its caller ID's rate lowered in
+     * the account's settings, its campaign's share shrunk): more than {@code park-after} of the backlog is still to
+     * come, each record due a start interval of the old rate after the one before, at half the new one or less. They
+     * would come back far faster than the lane starts them, and fill the partition's window for as long as the backlog
+     * lasts at the new rate, every other caller ID of the partition held behind it. Only while the partition writes
+     * no parking batch, and once at this pace (a recount spaces the backlog at it).
+     */
+    private boolean slowedDown(Lane lane) {
+        if (parking || lane.recounting || lane.bucket == null || lane.parkedSpacingNanos == 0
+                || !lane.lastParkDue.isAfter(lanes.clock().instant().plus(lanes.properties().parkAfter()))) {
+            return false;
+        }
+        return Math.max(lane.bucket.intervalNanos(), lane.campaignSpacing) / 2 > lane.parkedSpacingNanos;
+    }
+
+    /**
      * How far apart a recount spaces the lane's parked records: at its pace, and never closer than the widest spacing
      * the lane parks at without a rate of its own: a lane whose rate or wait at the trunk is not known yet would
      * otherwise make its whole backlog due at once.
@@ -375,18 +393,22 @@ public final class PartitionLanes {
     /**
      * Moves the lane's parked records still to come up to the lane's pace from half of {@code park-after} on, in
      * their order ({@link ParkingLot#recount}), and parks what arrived meanwhile behind what is left. The partition's
-     * parking waits meanwhile (what is shed from the lane then is due before all of it, as always).
+     * parking waits meanwhile (what is shed from the lane then is due before all of it, as always). When the lane
+     * {@code slowed} down ({@link #slowedDown}), its records are spaced anew at its pace, later as much as sooner, and
+     * behind room for what the lane holds beyond its budget, which it parks there once they are ({@link #recounted}).
      */
-    private void recount(Lane lane) {
+    private void recount(Lane lane, boolean slowed) {
         lane.recounting = true;
+        lane.slowedDown = slowed;
         parking = true;
         long owner = generation;
         Instant wallNow = lanes.clock().instant();
         Duration step = Duration.ofNanos(recountSpacing(lane));
         lane.parkedSpacingNanos = step.toNanos();
         Instant handedOut = lane.lastParkDue;
-        emit(Mono.defer(() -> lanes.parking().recount(lane.callerId, wallNow,
-                        wallNow.plus(lanes.properties().parkAfter().dividedBy(2)), step, handedOut))
+        long room = slowed ? Math.max(0, lane.queue.size() - budget(lane, now())) : 0;
+        Instant start = wallNow.plus(lanes.properties().parkAfter().dividedBy(2)).plus(step.multipliedBy(room));
+        emit(Mono.defer(() -> lanes.parking().recount(lane.callerId, wallNow, start, step, handedOut, slowed))
                 .timeout(RECOUNT_TIMEOUT, timers)
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
@@ -399,6 +421,7 @@ public final class PartitionLanes {
         if (owner != generation || !lane.recounting) {
             return;
         }
+        lane.slowedDown = false;
         log.warn("{}-{}: the parked backlog of caller ID lane {} could not be looked at; what arrives parks behind it "
                 + "as handed out: {}", topic, partition, masked(lane.callerId), error.toString());
         lanes.metrics().recounted(PacingMetrics.Recount.FAILED);
@@ -422,11 +445,33 @@ public final class PartitionLanes {
             lane.firstParkDue = left.firstDueAt();
         }
         lane.writtenParkDue = lane.lastParkDue;
-        lanes.metrics().recounted(lane.lastParkDue.isBefore(before) ? PacingMetrics.Recount.MOVED
-                : PacingMetrics.Recount.KEPT);
+        lanes.metrics().recounted(lane.slowedDown ? PacingMetrics.Recount.SLOWED
+                : lane.lastParkDue.isBefore(before) ? PacingMetrics.Recount.MOVED : PacingMetrics.Recount.KEPT);
         log.info("{}-{}: caller ID lane {} parked behind {}; its parked backlog left ends at {}", topic, partition,
                 masked(lane.callerId), before, left == null ? "none" : left.lastDueAt());
+        if (lane.slowedDown) {
+            shedBeyondBudget(lane);
+        }
         afterRecount(lane);
+    }
+
+    /**
+     * Parks what the lane holds beyond the {@code park-after} of waiting it may hold at its pace, in its order, ahead
+     * of its parked records (a recount spaced those anew at the lane's slower pace and left room before them).
+     */
+    private void shedBeyondBudget(Lane lane) {
+        int keep = budget(lane, now());
+        if (lane.queue.size() <= keep) {
+            return;
+        }
+        ArrayDeque<Pending> beyond = new ArrayDeque<>();
+        while (lane.queue.size() > keep) {
+            beyond.addFirst(lane.queue.pollLast());
+        }
+        parkAhead(lane, beyond, PacingMetrics.Parked.BACKLOG);
+        log.info("{}-{}: caller ID lane {} starts calls more slowly than its parked backlog was spaced for; {} "
+                + "record(s) it held parked again, the backlog spaced anew", topic, partition, masked(lane.callerId),
+                beyond.size());
     }
 
     /** Lets the partition's parking go on, and what arrived during the recount join the lane or park behind it. */
@@ -1315,6 +1360,8 @@ public final class PartitionLanes {
         Instant lastReturn = Instant.MIN;
         /** Whether the lane's parked backlog is being looked at ({@link #recount}). */
         boolean recounting;
+        /** Whether the look at it spaces it anew at the lane's slower pace ({@link #slowedDown}). */
+        boolean slowedDown;
         /** What arrived for the lane while its parked backlog is looked at, in order. */
         final List<Pending> heldForRecount = new ArrayList<>(0);
 

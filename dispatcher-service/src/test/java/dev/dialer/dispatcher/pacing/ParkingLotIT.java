@@ -188,7 +188,7 @@ class ParkingLotIT extends DispatcherOnDatabase {
     }
 
     @Test
-    void aRecountMovesACallerIdsParkedRowsStillToComeUpInTheirOrderAndNeverLater() {
+    void aRecountMovesACallerIdsParkedRowsStillToComeUpInTheirOrderAndLaterOnlyForASlowerLane() {
         // An hour ahead, where the service's own scheduler, on the real clock, leaves these rows alone.
         Instant now = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
         ParkingLot lot = new ParkingLot(db, Clock.fixed(now, ZoneOffset.UTC));
@@ -207,7 +207,7 @@ class ParkingLotIT extends DispatcherOnDatabase {
                 new ParkingLot.Parked(othersLane, now.plus(Duration.ofHours(2))))).block(WAIT);
 
         Instant handedOut = now.plus(Duration.ofHours(2));
-        ParkingLot.Backlog left = lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2), handedOut)
+        ParkingLot.Backlog left = lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2), handedOut, false)
                 .block(WAIT);
 
         assertThat(left).isEqualTo(new ParkingLot.Backlog(now.plusSeconds(5), now.plusSeconds(9)));
@@ -223,9 +223,19 @@ class ParkingLotIT extends DispatcherOnDatabase {
                 .contains(new ParkingLot.ParkedLane(caller, now.plusSeconds(5), now.plusSeconds(9)));
 
         // Rows already as close as the pace keeps them are not moved later.
-        assertThat(lot.recount(caller, now, now.plusSeconds(1), Duration.ofSeconds(10), handedOut).block(WAIT))
+        assertThat(lot.recount(caller, now, now.plusSeconds(1), Duration.ofSeconds(10), handedOut, false).block(WAIT))
                 .isEqualTo(new ParkingLot.Backlog(now.plusSeconds(1), now.plusSeconds(9)));
         assertThat(rows(inTwoHours.requestId())).containsExactly(new Row(1, now.plusSeconds(9), "parked", false));
+        // Unless the lane starts calls more slowly than they were spaced for: then spaced anew, later, in order.
+        assertThat(lot.recount(caller, now, now.plusSeconds(20), Duration.ofSeconds(10), handedOut, true).block(WAIT))
+                .isEqualTo(new ParkingLot.Backlog(now.plusSeconds(20), now.plusSeconds(40)));
+        assertThat(rows(soon.requestId())).containsExactly(new Row(1, now.plusSeconds(20), "parked", false));
+        assertThat(rows(inAnHour.requestId())).containsExactly(new Row(1, now.plusSeconds(30), "parked", false));
+        assertThat(rows(inTwoHours.requestId())).containsExactly(new Row(1, now.plusSeconds(40), "parked", false));
+        assertThat(rows(onItsWay.requestId())).as("due already, left as it is")
+                .containsExactly(new Row(1, now.minusSeconds(1), "parked", false));
+        assertThat(parkedLanes(lot, now, now)).contains(new ParkingLot.ParkedLane(caller, now.plusSeconds(20),
+                now.plusSeconds(40)));
 
         // Once none is left to come, nothing is returned and the caller ID's row ends now.
         db.sql("DELETE FROM dispatch.schedule WHERE request_id = ANY($1)")
@@ -234,14 +244,14 @@ class ParkingLotIT extends DispatcherOnDatabase {
         // A look that outlasted its lane's patience commits after the lane parked more: the row stays as they left it.
         lot.parkAll(List.of(new ParkingLot.Parked(command("park-" + UUID.randomUUID(), other),
                 now.plus(Duration.ofHours(3))))).block(WAIT);
-        assertThat(lot.recount(other, now, now.plusSeconds(5), Duration.ofSeconds(2), now.plus(Duration.ofHours(2)))
-                .block(WAIT)).isEqualTo(new ParkingLot.Backlog(now.plusSeconds(5), now.plusSeconds(7)));
+        assertThat(lot.recount(other, now, now.plusSeconds(5), Duration.ofSeconds(2), now.plus(Duration.ofHours(2)),
+                        false).block(WAIT)).isEqualTo(new ParkingLot.Backlog(now.plusSeconds(5), now.plusSeconds(7)));
         assertThat(parkedLanes(lot, now, now)).as("not lowered below what was parked after the look began")
                 .contains(new ParkingLot.ParkedLane(other, now.plus(Duration.ofHours(2)),
                         now.plus(Duration.ofHours(3))));
 
-        assertThat(lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2), handedOut).blockOptional(WAIT))
-                .isEmpty();
+        assertThat(lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2), handedOut, false)
+                .blockOptional(WAIT)).isEmpty();
         assertThat(parkedLanes(lot, now.minusSeconds(1), now))
                 .contains(new ParkingLot.ParkedLane(caller, now, now));
     }

@@ -807,7 +807,8 @@ class PartitionLanesTest {
 
         assertThat(dialled).hasSize(50).isSorted();
         assertThat(registry.find("dialer.dispatcher.lanes.parked.recounts").counters())
-                .as("parked records that keep coming back are no gap to look for").hasSize(3)
+                .as("parked records that keep coming back are no gap to look for")
+                .hasSize(PacingMetrics.Recount.values().length)
                 .allSatisfy(counter -> assertThat(counter.count()).isZero());
     }
 
@@ -888,6 +889,46 @@ class PartitionLanesTest {
                 java.util.stream.IntStream.range(0, 100).boxed().toList());
         assertThat(dialledAt.get("r-99")).as("at the new rate, not ~95 s in").isLessThan(30_000L);
         assertThat(recounts).as("one move of the backlog").hasSize(1);
+    }
+
+    /**
+     * The account lowers its caller ID's rate while a backlog parked at the old one waits: the first parked record to
+     * come back at the new rate spaces the rest anew at it, later, and parks again what the lane holds beyond its
+     * budget, ahead of them; the backlog's records no longer come back ten times faster than the lane starts them and
+     * fill the partition's window, which would stop it fetching for every other caller ID.
+     */
+    @Test
+    void aParkedBacklogIsSpacedAnewOnceItsCallerIdsRateIsLoweredAndThePartitionNeverStopsFetching() {
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        List<Instant> recounts = Collections.synchronizedList(new ArrayList<>());
+        parking = recountingInto(schedule, recounts);
+        Map<String, Long> dialledAt = new ConcurrentHashMap<>();
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        accountCps.put("acc", 10.0);
+        // A window of 200: a lane holds at most 50 of it.
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()),
+                new LanesProperties(200, 50, Duration.ofSeconds(10), 150),
+                dialling(dialled, dialledAt));
+        // 250 calls at 10 CPS: fifty held, two hundred parked a tenth of a second apart, from 5 s to some 25 s.
+        for (int request = 0; request < 250; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
+
+        double mostPaused = 0;
+        for (int tenth = 0; tenth < 3000; tenth++) {
+            if (tenth == 20) {
+                accountCps.put("acc", 1.0);
+            }
+            publishDue(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+            mostPaused = Math.max(mostPaused, registry.get("dialer.dispatcher.lanes.paused").gauge().value());
+        }
+
+        assertThat(mostPaused).as("the partition never stops fetching").isZero();
+        assertThat(dialled).as("every call, in order").containsExactlyElementsOf(
+                java.util.stream.IntStream.range(0, 250).boxed().toList());
+        assertThat(registry.get("dialer.dispatcher.lanes.parked.recounts").tag("outcome", "slowed").counter()
+                .count()).as("one spacing anew").isOne();
     }
 
     @Test
@@ -1866,7 +1907,8 @@ class PartitionLanesTest {
             }
 
             @Override
-            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut) {
+            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut,
+                                  boolean later) {
                 return Mono.fromCallable(() -> {
                     recounts.add(from);
                     List<Parked> waiting = schedule.values().stream()
@@ -1874,7 +1916,7 @@ class PartitionLanesTest {
                             .sorted(java.util.Comparator.comparing(Parked::dueAt)).toList();
                     for (int i = 0; i < waiting.size(); i++) {
                         Instant moved = start.plus(step.multipliedBy(i));
-                        if (moved.isBefore(waiting.get(i).dueAt())) {
+                        if (later || moved.isBefore(waiting.get(i).dueAt())) {
                             schedule.put(waiting.get(i).command().requestId(),
                                     new Parked(waiting.get(i).command(), moved));
                         }
