@@ -259,11 +259,25 @@ class PolicyLedger {
                 .all();
     }
 
-    /** Makes the campaign's paused calls due at {@code now}; emits how many. */
+    /**
+     * Makes the campaign's paused calls due from {@code now}, each caller ID's in the order they were held (their due
+     * times), a microsecond apart: due at one instant, they came back in the order of their request ids; emits how
+     * many.
+     */
     Mono<Long> releasePaused(String accountId, String campaign, Instant now) {
         return db.sql("""
-                        UPDATE dispatch.schedule SET due_at = $3, first_due_at = NULL, lease_until = NULL
-                         WHERE reason = 'paused' AND command ->> 'account_id' = $1 AND command ->> 'campaign' = $2""")
+                        WITH paused AS (
+                            SELECT request_id, attempt_no,
+                                   row_number() OVER (PARTITION BY command ->> 'caller_id'
+                                                      ORDER BY due_at, request_id COLLATE "C", attempt_no) - 1 AS place
+                              FROM dispatch.schedule
+                             WHERE reason = 'paused' AND command ->> 'account_id' = $1
+                               AND command ->> 'campaign' = $2)
+                        UPDATE dispatch.schedule s
+                           SET due_at = $3::timestamptz + interval '1 microsecond' * p.place, first_due_at = NULL,
+                               lease_until = NULL
+                          FROM paused p
+                         WHERE s.request_id = p.request_id AND s.attempt_no = p.attempt_no AND s.reason = 'paused'""")
                 .bind(0, accountId)
                 .bind(1, campaign)
                 .bind(2, now)

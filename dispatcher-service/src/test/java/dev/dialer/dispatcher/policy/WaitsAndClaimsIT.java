@@ -324,6 +324,33 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void aResumeReleasesACallerIdsPausedCallsInTheOrderTheyWereHeld() {
+        String campaign = "ordered-" + UUID.randomUUID();
+        Instant recheck = Instant.now().plus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.MILLIS);
+        List<String> held = new java.util.ArrayList<>();
+        // Held a second apart, their request ids in no particular order.
+        for (int i = 0; i < 6; i++) {
+            CallCommand command = new CallCommand(1, "wc-" + UUID.randomUUID(), "acc-waits", "+4930555003",
+                    "+491511234012" + i, null, "a.wav", campaign, 0, 3, 1, null, null, null, null, null, null, null,
+                    null, Instant.now());
+            attempts.record(command).block(WAIT);
+            db.sql("""
+                    INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                    SELECT request_id, 1, $2, 'paused', command FROM dispatch.requests WHERE request_id = $1""")
+                    .bind(0, command.requestId()).bind(1, recheck.plusSeconds(i)).then().block(WAIT);
+            held.add(command.requestId());
+        }
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+
+        assertThat(policy.releasePaused("acc-waits", campaign, now).block(WAIT)).isEqualTo(6);
+
+        List<Instant> due = held.stream().map(this::dueAt).toList();
+        assertThat(due).as("in the order they were held").isSorted().doesNotHaveDuplicates();
+        assertThat(due.get(0)).isEqualTo(now);
+        assertThat(due.get(5)).as("all due at once").isBefore(now.plusMillis(1));
+    }
+
+    @Test
     void aWaitACopyOfTheNextAttemptWroteWhileTheAttemptWasLiveNeverBringsTheRetryForward() {
         // Attempt 1 rings; copies of attempt 2's command, written by an upstream producer, were read meanwhile: one
         // parked by its lane behind its caller ID's backlog, due in a second; one of a paused campaign, looked at again
