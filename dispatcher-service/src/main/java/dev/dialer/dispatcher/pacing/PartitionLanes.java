@@ -404,6 +404,7 @@ public final class PartitionLanes {
         long owner = generation;
         Instant wallNow = lanes.clock().instant();
         Duration step = Duration.ofNanos(recountSpacing(lane));
+        lane.spacingBeforeRecount = lane.parkedSpacingNanos;
         lane.parkedSpacingNanos = step.toNanos();
         Instant handedOut = lane.lastParkDue;
         long room = slowed ? Math.max(0, lane.queue.size() - budget(lane, now())) : 0;
@@ -421,6 +422,8 @@ public final class PartitionLanes {
         if (owner != generation || !lane.recounting) {
             return;
         }
+        // The backlog keeps the spacing it had: a record coming back later looks at it again.
+        lane.parkedSpacingNanos = lane.spacingBeforeRecount;
         lane.slowedDown = false;
         log.warn("{}-{}: the parked backlog of caller ID lane {} could not be looked at; what arrives parks behind it "
                 + "as handed out: {}", topic, partition, masked(lane.callerId), error.toString());
@@ -1362,6 +1365,8 @@ public final class PartitionLanes {
         boolean recounting;
         /** Whether the look at it spaces it anew at the lane's slower pace ({@link #slowedDown}). */
         boolean slowedDown;
+        /** {@link #parkedSpacingNanos} before the look, given back should it fail. */
+        long spacingBeforeRecount;
         /** What arrived for the lane while its parked backlog is looked at, in order. */
         final List<Pending> heldForRecount = new ArrayList<>(0);
 

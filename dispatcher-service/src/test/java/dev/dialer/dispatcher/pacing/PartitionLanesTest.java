@@ -899,9 +899,33 @@ class PartitionLanesTest {
      */
     @Test
     void aParkedBacklogIsSpacedAnewOnceItsCallerIdsRateIsLoweredAndThePartitionNeverStopsFetching() {
+        lowerTheRateOfALaneWithAParkedBacklog(false);
+    }
+
+    @Test
+    void aSpacingAnewThatFailsIsTriedAgainByTheNextRecordThatComesBack() {
+        lowerTheRateOfALaneWithAParkedBacklog(true);
+    }
+
+    private void lowerTheRateOfALaneWithAParkedBacklog(boolean firstLookFails) {
         Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
         List<Instant> recounts = Collections.synchronizedList(new ArrayList<>());
-        parking = recountingInto(schedule, recounts);
+        ParkingLot recounting = recountingInto(schedule, recounts);
+        java.util.concurrent.atomic.AtomicBoolean failNext = new java.util.concurrent.atomic.AtomicBoolean(
+                firstLookFails);
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return recounting.parkAll(batch);
+            }
+
+            @Override
+            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut,
+                                  boolean later) {
+                return failNext.getAndSet(false) ? Mono.error(new IllegalStateException("PostgreSQL unavailable"))
+                        : recounting.recount(callerId, from, start, step, handedOut, later);
+            }
+        };
         Map<String, Long> dialledAt = new ConcurrentHashMap<>();
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
         accountCps.put("acc", 10.0);
@@ -929,6 +953,8 @@ class PartitionLanesTest {
                 java.util.stream.IntStream.range(0, 250).boxed().toList());
         assertThat(registry.get("dialer.dispatcher.lanes.parked.recounts").tag("outcome", "slowed").counter()
                 .count()).as("one spacing anew").isOne();
+        assertThat(registry.get("dialer.dispatcher.lanes.parked.recounts").tag("outcome", "failed").counter()
+                .count()).isEqualTo(firstLookFails ? 1 : 0);
     }
 
     @Test
