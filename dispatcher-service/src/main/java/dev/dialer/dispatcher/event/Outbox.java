@@ -269,21 +269,56 @@ class Outbox {
     }
 
     /**
-     * Up to {@code limit} unsent rows with ids above {@code after} (0: from the oldest), oldest first, each with its
-     * request's {@code traceparent}.
+     * Up to {@code limit} unsent rows not held past {@code now} ({@link #hold}), oldest first, each with its request's
+     * {@code traceparent}.
      */
-    Flux<PendingEvent> unsent(int limit, long after) {
+    Flux<PendingEvent> unsent(int limit, Instant now) {
         return db.sql("""
                         SELECT o.id, o.request_id, o.payload::text, o.created_at, r.traceparent
                           FROM (SELECT id, request_id, payload, created_at FROM dispatch.outbox
-                                 WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1) o
+                                 WHERE sent_at IS NULL AND (held_until IS NULL OR held_until <= $2)
+                                 ORDER BY id LIMIT $1) o
                           LEFT JOIN dispatch.requests r ON r.request_id = o.request_id
                          ORDER BY o.id""")
                 .bind(0, limit)
-                .bind(1, after)
+                .bind(1, now)
                 .map(row -> new PendingEvent(row.get(0, Long.class), row.get(1, String.class),
                         row.get(2, String.class), row.get(3, Instant.class), row.get(4, String.class)))
                 .all();
+    }
+
+    /** Leaves each row of {@code ids} unread by the relays until the instant of the same place in {@code until}. */
+    Mono<Void> hold(Long[] ids, Instant[] until) {
+        return db.sql("""
+                        UPDATE dispatch.outbox o SET held_until = h.until
+                          FROM unnest($1::bigint[], $2::timestamptz[]) AS h(id, until)
+                         WHERE o.id = h.id""")
+                .bind(0, ids)
+                .bind(1, until)
+                .then();
+    }
+
+    /** The partitions of the events topic taken as stalled after {@code now}, each with when that ends. */
+    Mono<Map<Integer, Instant>> stalledPartitions(Instant now) {
+        return db.sql("SELECT partition_no, stalled_until FROM dispatch.stalled_event_partitions "
+                        + "WHERE stalled_until > $1")
+                .bind(0, now)
+                .map(row -> Map.entry(row.get(0, Integer.class), row.get(1, Instant.class)))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue);
+    }
+
+    /** Takes {@code partitions} as stalled until {@code until}, or later where one already is. */
+    Mono<Void> stall(Integer[] partitions, Instant until) {
+        return db.sql("""
+                        INSERT INTO dispatch.stalled_event_partitions (partition_no, stalled_until)
+                        SELECT unnest($1::integer[]), $2
+                        ON CONFLICT (partition_no) DO UPDATE
+                           SET stalled_until = greatest(dispatch.stalled_event_partitions.stalled_until,
+                                                        excluded.stalled_until)""")
+                .bind(0, partitions)
+                .bind(1, until)
+                .then();
     }
 
     /** Deletes published rows: their publication recorded by their absence. */

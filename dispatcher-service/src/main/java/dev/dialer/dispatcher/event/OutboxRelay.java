@@ -47,10 +47,12 @@ import reactor.core.publisher.Sinks;
  *
  * <p>A round publishes its events together and waits {@code publish-patience} for each to be acknowledged; those that
  * are not (a partition without a leader, or with too few in-sync replicas) stay unsent, the rest are deleted, and the
- * partitions of the events left are taken as stalled for {@code stalled-hold}: meanwhile the rounds leave those
- * partitions' events (all of a request's events are on its partition, so its order holds) and read on past them, so
- * one such partition neither holds every other request's events nor has them published again and again (decision
- * 0169). Once a hold ends, the rounds read from the oldest unsent event again.
+ * partitions of the events left are taken as stalled for {@code stalled-hold}, in
+ * {@code dispatch.stalled_event_partitions}, which every dispatcher's relay reads at each round. Meanwhile the rounds
+ * hold those partitions' events ({@code dispatch.outbox.held_until}, the partition's end of stall) instead of
+ * publishing them, and read past them: one such partition neither holds every other request's events nor has them
+ * published again and again, and one relay's finding spares the others the patience (decision 0169). All of a
+ * request's events are on its partition, so they are held, and read again once the hold ends, together, in order.
  *
  * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
  * never answers) is given up like a failed one: cancelling it rolls its transaction back where the connection still
@@ -75,13 +77,8 @@ public class OutboxRelay {
     private final Function<List<OutboundRecord>, Flux<KafkaPublisher.Outcome>> publish;
     /** How many partitions {@code dialer.call.events} has, as the producer knows it. */
     private final Mono<Integer> partitionCount;
-    /** The partitions taken as stalled, and until when their events are left ({@link #stalledHeld}). */
+    /** The partitions taken as stalled at the last round, and until when (for the gauge). */
     private final Map<Integer, Instant> stalled = new ConcurrentHashMap<>();
-    /**
-     * While partitions are stalled: the highest id a committed round read, past which the next one reads (the unsent
-     * events below it are the stalled partitions'); 0 reads from the oldest.
-     */
-    private final AtomicLong readPast = new AtomicLong();
     private final OutboxProperties properties;
     private final Clock clock;
     private final Sinks.Many<Boolean> wakeups = Sinks.many().multicast().directBestEffort();
@@ -221,11 +218,8 @@ public class OutboxRelay {
      * stuck.
      */
     private void completed(Round round) {
-        if (round.locked()) {
+        if (round.locked() && round.moved()) {
             progress.beat();
-            if (!stalled.isEmpty()) {
-                readPast.accumulateAndGet(round.readUpTo(), Math::max);
-            }
         }
         round.rejected().forEach(this::rejected);
     }
@@ -244,29 +238,30 @@ public class OutboxRelay {
 
     private Mono<Round> relayBatch() {
         Instant now = clock.instant();
-        if (stalled.values().removeIf(until -> !until.isAfter(now)) || stalled.isEmpty()) {
-            // A hold ended (or none is on): the oldest unsent events are read again, its partition's among them.
-            readPast.set(0);
-        }
-        if (stalled.isEmpty()) {
-            return relayBatch(null);
-        }
-        return partitionCount.flatMap(partitions -> stalled.size() >= partitions
-                ? Mono.just(Round.relayed(0, List.of(), 0))
-                : relayBatch(partitions));
+        return outbox.stalledPartitions(now)
+                .flatMap(known -> {
+                    stalled.keySet().retainAll(known.keySet());
+                    stalled.putAll(known);
+                    Mono<Integer> partitions = known.isEmpty() ? Mono.just(0) : partitionCount;
+                    // Every partition stalled (Kafka away): nothing to read until a stall ends.
+                    return partitions.flatMap(count -> count > 0 && known.size() >= count
+                            ? Mono.just(Round.NOTHING_TAKEN)
+                            : outbox.unsent(properties.batchSize(), now)
+                            .collectList()
+                            .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of(), true))
+                                    : publishAndMark(batch, new Stalled(known, count))));
+                });
     }
 
-    /** @param partitions the events topic's partition count while some are stalled; null while none is */
-    private Mono<Round> relayBatch(Integer partitions) {
-        return outbox.unsent(properties.batchSize(), readPast.get())
-                .collectList()
-                .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of(), 0))
-                        : publishAndMark(batch, partitions));
-    }
+    /**
+     * The partitions taken as stalled when a round began, and the events topic's partition count (0 while none is).
+     */
+    private record Stalled(Map<Integer, Instant> until, int partitions) {
 
-    /** Whether the request's events are on a partition taken as stalled, whose events the rounds leave for now. */
-    private boolean stalledHeld(String requestId, Integer partitions) {
-        return partitions != null && stalled.containsKey(KafkaPublisher.partitionOf(requestId, partitions));
+        /** Until when the request's events are held: its partition is stalled; null when it is not. */
+        Instant heldUntil(String requestId) {
+            return until.isEmpty() ? null : until.get(KafkaPublisher.partitionOf(requestId, partitions));
+        }
     }
 
     /**
@@ -274,13 +269,17 @@ public class OutboxRelay {
      * too large for the topic is moved aside first ({@link #moveAside}): published, it would fail the whole batch, in
      * every round, for ever.
      */
-    private Mono<Round> publishAndMark(List<Outbox.PendingEvent> batch, Integer partitions) {
+    private Mono<Round> publishAndMark(List<Outbox.PendingEvent> batch, Stalled stalledNow) {
         List<Outbox.PendingEvent> publishable = new ArrayList<>(batch.size());
         List<OutboundRecord> records = new ArrayList<>(batch.size());
         List<Outbox.PendingEvent> tooLarge = new ArrayList<>();
-        long readUpTo = batch.get(batch.size() - 1).id();
+        List<Long> held = new ArrayList<>();
+        List<Instant> heldUntil = new ArrayList<>();
         for (Outbox.PendingEvent event : batch) {
-            if (stalledHeld(event.requestId(), partitions)) {
+            Instant until = stalledNow.heldUntil(event.requestId());
+            if (until != null) {
+                held.add(event.id());
+                heldUntil.add(until);
                 continue;
             }
             // A span of the request's trace for each event, so that webhook-service's deliveries join the trace.
@@ -295,20 +294,25 @@ public class OutboxRelay {
                 records.add(record);
             }
         }
-        Mono<Void> published = records.isEmpty() ? Mono.empty() : publish.apply(records)
+        // Moved on: some event taken by Kafka, held or moved aside; a round whose every event was left did not.
+        boolean movedAnyway = !held.isEmpty() || !tooLarge.isEmpty() || records.isEmpty();
+        Mono<Boolean> published = records.isEmpty() ? Mono.just(movedAnyway) : publish.apply(records)
                 .take(properties.publishPatience())
                 .collectList()
                 .timeout(properties.publishTimeout())
-                .flatMap(outcomes -> marked(publishable, records, outcomes));
-        return moveAside(tooLarge).then(published).thenReturn(Round.relayed(batch.size(), tooLarge, readUpTo));
+                .flatMap(outcomes -> marked(publishable, outcomes).thenReturn(movedAnyway
+                        || outcomes.stream().anyMatch(outcome -> outcome.failure() == null)));
+        Mono<Void> holding = held.isEmpty() ? Mono.empty()
+                : outbox.hold(held.toArray(Long[]::new), heldUntil.toArray(Instant[]::new));
+        return moveAside(tooLarge).then(holding).then(published)
+                .map(moved -> Round.relayed(batch.size(), tooLarge, moved));
     }
 
     /**
-     * Deletes (or marks) the events Kafka acknowledged; those it did not stay unsent, their partitions taken as
-     * stalled for {@code stalled-hold}.
+     * Deletes (or marks) the events Kafka acknowledged; those it did not stay unsent, held with their partitions
+     * ({@link #stall}).
      */
-    private Mono<Void> marked(List<Outbox.PendingEvent> publishable, List<OutboundRecord> records,
-                              List<KafkaPublisher.Outcome> outcomes) {
+    private Mono<Void> marked(List<Outbox.PendingEvent> publishable, List<KafkaPublisher.Outcome> outcomes) {
         boolean[] acknowledged = new boolean[publishable.size()];
         Exception failure = null;
         for (KafkaPublisher.Outcome outcome : outcomes) {
@@ -319,13 +323,9 @@ public class OutboxRelay {
             }
         }
         List<Outbox.PendingEvent> sent = new ArrayList<>(publishable.size());
-        List<OutboundRecord> left = new ArrayList<>();
+        List<Outbox.PendingEvent> left = new ArrayList<>();
         for (int i = 0; i < acknowledged.length; i++) {
-            if (acknowledged[i]) {
-                sent.add(publishable.get(i));
-            } else {
-                left.add(records.get(i));
-            }
+            (acknowledged[i] ? sent : left).add(publishable.get(i));
         }
         Long[] ids = sent.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
         Mono<Void> marked = ids.length == 0 ? Mono.empty()
@@ -335,22 +335,29 @@ public class OutboxRelay {
                 .then(left.isEmpty() ? Mono.empty() : Mono.defer(() -> stall(left, firstFailure)));
     }
 
-    /** Takes the partitions of the events Kafka did not acknowledge as stalled, and counts the round as failed. */
-    private Mono<Void> stall(List<OutboundRecord> left, Exception failure) {
+    /**
+     * Takes the partitions of the events Kafka did not acknowledge as stalled for {@code stalled-hold}, for every
+     * relay, and holds those events as long; counts the round as failed.
+     */
+    private Mono<Void> stall(List<Outbox.PendingEvent> left, Exception failure) {
         failures.increment();
         unacknowledged.increment(left.size());
-        return partitionCount.doOnNext(partitions -> {
-            Instant until = clock.instant().plus(properties.stalledHold());
-            left.stream().map(record -> KafkaPublisher.partitionOf(record.key(), partitions)).distinct()
-                    .forEach(partition -> {
-                        if (stalled.put(partition, until) == null) {
-                            log.warn("{} partition {} acknowledged no event within {} ({}); its events are left until "
-                                    + "{}, the others go on", Topics.CALL_EVENTS, partition,
-                                    properties.publishPatience(), failure == null ? "no answer" : failure.toString(),
-                                    until);
-                        }
-                    });
-        }).then();
+        Instant until = clock.instant().plus(properties.stalledHold());
+        return partitionCount.flatMap(partitions -> {
+            Integer[] found = left.stream().map(event -> KafkaPublisher.partitionOf(event.requestId(), partitions))
+                    .distinct().toArray(Integer[]::new);
+            for (Integer partition : found) {
+                if (stalled.put(partition, until) == null) {
+                    log.warn("{} partition {} acknowledged no event within {} ({}); its events are held until {}, the "
+                                    + "others go on", Topics.CALL_EVENTS, partition, properties.publishPatience(),
+                            failure == null ? "no answer" : failure.toString(), until);
+                }
+            }
+            Instant[] heldUntil = new Instant[left.size()];
+            java.util.Arrays.fill(heldUntil, until);
+            return outbox.stall(found, until)
+                    .then(outbox.hold(left.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new), heldUntil));
+        });
     }
 
     /**
@@ -440,15 +447,17 @@ public class OutboxRelay {
     }
 
     /**
-     * How a round ended: whether it held the relay lock, how many events it read, and the highest id among them (0:
-     * none).
+     * How a round ended: whether it held the relay lock, how many events it read, and whether the outbox moved (it
+     * was empty, or some event was taken by Kafka, held or moved aside; not when every event it tried was left, nor
+     * when every partition was stalled).
      */
-    private record Round(boolean locked, int sent, List<Outbox.PendingEvent> rejected, long readUpTo) {
+    private record Round(boolean locked, int sent, List<Outbox.PendingEvent> rejected, boolean moved) {
 
-        static final Round LOCKED_ELSEWHERE = new Round(false, 0, List.of(), 0);
+        static final Round LOCKED_ELSEWHERE = new Round(false, 0, List.of(), false);
+        static final Round NOTHING_TAKEN = new Round(true, 0, List.of(), false);
 
-        static Round relayed(int sent, List<Outbox.PendingEvent> rejected, long readUpTo) {
-            return new Round(true, sent, rejected, readUpTo);
+        static Round relayed(int sent, List<Outbox.PendingEvent> rejected, boolean moved) {
+            return new Round(true, sent, rejected, moved);
         }
     }
 

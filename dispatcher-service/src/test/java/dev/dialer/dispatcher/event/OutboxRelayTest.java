@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -327,6 +328,8 @@ class OutboxRelayTest {
 
         private final List<PendingEvent> unsent = new CopyOnWriteArrayList<>();
         private final List<Long> markedInTransaction = new CopyOnWriteArrayList<>();
+        private final Map<Long, Instant> heldUntil = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<Integer, Instant> stalledUntil = new java.util.concurrent.ConcurrentHashMap<>();
         private final AtomicBoolean lockHangs = new AtomicBoolean();
         private final AtomicInteger lockHangsFor = new AtomicInteger();
         private final AtomicBoolean lockHeldElsewhere = new AtomicBoolean();
@@ -378,9 +381,33 @@ class OutboxRelayTest {
         }
 
         @Override
-        Flux<PendingEvent> unsent(int limit, long after) {
-            return Flux.defer(() -> Flux.fromIterable(List.copyOf(unsent)).filter(event -> event.id() > after)
+        Flux<PendingEvent> unsent(int limit, Instant now) {
+            return Flux.defer(() -> Flux.fromIterable(List.copyOf(unsent))
+                    .filter(event -> !heldUntil.getOrDefault(event.id(), Instant.MIN).isAfter(now))
                     .take(limit));
+        }
+
+        @Override
+        Mono<Void> hold(Long[] ids, Instant[] until) {
+            return Mono.fromRunnable(() -> {
+                for (int i = 0; i < ids.length; i++) {
+                    heldUntil.put(ids[i], until[i]);
+                }
+            });
+        }
+
+        @Override
+        Mono<Map<Integer, Instant>> stalledPartitions(Instant now) {
+            return Mono.fromCallable(() -> stalledUntil.entrySet().stream()
+                    .filter(entry -> entry.getValue().isAfter(now))
+                    .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
+        }
+
+        @Override
+        Mono<Void> stall(Integer[] partitions, Instant until) {
+            return Mono.fromRunnable(() -> Arrays.stream(partitions)
+                    .forEach(partition -> stalledUntil.merge(partition, until, (one, other) ->
+                            one.isAfter(other) ? one : other)));
         }
 
         @Override
