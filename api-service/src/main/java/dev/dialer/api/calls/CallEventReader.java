@@ -1,5 +1,7 @@
 package dev.dialer.api.calls;
 
+import dev.dialer.api.kafka.ConsumerProgress;
+import dev.dialer.api.prune.BatchPruner;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractViolation;
@@ -9,7 +11,6 @@ import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.PausingPartitions;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.api.kafka.ConsumerProgress;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -54,6 +55,8 @@ class CallEventReader implements SmartLifecycle {
     static final Duration REBALANCE_WAIT = Duration.ofSeconds(10);
     /** Applications of an event whose statement PostgreSQL refuses, before it is skipped. */
     static final int REFUSED_STATEMENT_TRIES = 5;
+    /** How long applying one event may take before it fails as an outage and is tried again. */
+    static final Duration STATEMENT_LIMIT = Duration.ofSeconds(30);
 
     private final ReadModelProperties properties;
     private final KafkaSettings kafka;
@@ -107,7 +110,7 @@ class CallEventReader implements SmartLifecycle {
         // The database down or busy: the record is kept (not acknowledged) and tried again.
         return progress.track(RefusedStatements.retried(Mono.defer(() -> projection.apply(event))
                                 .doOnNext(result -> outcome(result.name().toLowerCase(Locale.ROOT)).increment()),
-                        REFUSED_STATEMENT_TRIES, Duration.ofMillis(200), Duration.ofSeconds(10),
+                        REFUSED_STATEMENT_TRIES, Duration.ofMillis(200), Duration.ofSeconds(10), STATEMENT_LIMIT,
                         failure -> log.warn("applying event {} of call {} failed, retrying", event.eventId(),
                                 event.requestId(), failure),
                         error -> {
@@ -154,6 +157,7 @@ class CallEventReader implements SmartLifecycle {
     private Flux<Long> pruneApplied() {
         return Flux.interval(PRUNE_EVERY, PRUNE_EVERY)
                 .concatMap(tick -> ledger.pruneApplied(properties.keepApplied())
+                        .timeout(BatchPruner.PASS_LIMIT)
                         .doOnNext(pruned -> log.debug("{} applied event ids pruned", pruned))
                         .onErrorResume(error -> {
                             log.warn("pruning applied event ids failed; next try in {}", PRUNE_EVERY, error);

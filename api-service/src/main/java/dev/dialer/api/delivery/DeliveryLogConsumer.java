@@ -42,6 +42,8 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     private static final Logger log = LoggerFactory.getLogger(DeliveryLogConsumer.class);
     private static final Duration RETRY_FIRST = Duration.ofMillis(200);
     private static final Duration RETRY_MAX = Duration.ofSeconds(10);
+    /** How long recording one attempt may take before it fails as an outage and is tried again. */
+    static final Duration STATEMENT_LIMIT = Duration.ofSeconds(30);
     /** Records of a partition held, received and not acknowledged, before it stops fetching. */
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /**
@@ -103,7 +105,7 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
      */
     Mono<Void> recordOne(InboundRecord record) {
         return progress.track(RefusedStatements.retried(Mono.defer(() -> deliveryLog.record(record.value())),
-                REFUSED_STATEMENT_TRIES, RETRY_FIRST, RETRY_MAX,
+                REFUSED_STATEMENT_TRIES, RETRY_FIRST, RETRY_MAX, STATEMENT_LIMIT,
                 failure -> log.warn("delivery log could not record {}-{}@{}, retrying", record.topic(),
                         record.partition(), record.offset(), failure),
                 error -> {

@@ -1,5 +1,6 @@
 package dev.dialer.api.kafka;
 
+import dev.dialer.api.prune.BatchPruner;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -136,6 +137,7 @@ class OwedStateSweeper implements SmartLifecycle {
         return Flux.interval(properties.sweepEvery(), properties.sweepEvery())
                 .onBackpressureDrop()
                 .concatMap(tick -> (properties.sweep() ? sweep() : backlog().thenReturn(0L))
+                        .timeout(BatchPruner.PASS_LIMIT)
                         .onErrorResume(error -> {
                             log.warn("sweeping the states owed to Kafka failed; next try in {}: {}",
                                     properties.sweepEvery(), error.toString());

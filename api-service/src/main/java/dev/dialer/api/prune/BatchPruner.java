@@ -21,6 +21,13 @@ import reactor.core.publisher.Mono;
  */
 public abstract class BatchPruner<P> implements SmartLifecycle {
 
+    /**
+     * How long one pass (a pruner's, the applied event ids', the owed states' sweep) may take before it is given up and
+     * the next tick tries again: a statement on a connection that hangs without failing (the server gone in a
+     * failover, no reset sent) would otherwise stop every later pass for good.
+     */
+    public static final Duration PASS_LIMIT = Duration.ofMinutes(5);
+
     private final Logger log = LoggerFactory.getLogger(getClass());
     private final String what;
     private final Duration every;
@@ -91,7 +98,7 @@ public abstract class BatchPruner<P> implements SmartLifecycle {
     public Flux<Long> everyTick() {
         return Flux.interval(every, every)
                 .onBackpressureDrop()
-                .concatMap(tick -> prune().onErrorResume(error -> {
+                .concatMap(tick -> prune().timeout(PASS_LIMIT).onErrorResume(error -> {
                     failed.increment();
                     log.warn("pruning {} failed; next try in {}", what, every, error);
                     return Mono.empty();

@@ -79,6 +79,25 @@ class DeliveryLogConsumerTest {
         assertThat(acknowledged).containsExactly("1@0", "1@1", "0@0", "0@1");
     }
 
+    @Test
+    void aRecordWhoseStatementNeverAnswersIsTriedAgainOnceItsLimitHasPassed() {
+        // The first try's connection hangs without failing: the server gone in a failover, no reset sent.
+        java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
+        DeliveryLog scripted = new ScriptedDeliveryLog(value -> tries.incrementAndGet() == 1 ? Mono.never()
+                : Mono.empty());
+        DeliveryLogConsumer consumer = new DeliveryLogConsumer(scripted, properties(),
+                KafkaSettings.of("unused:9092"), new SimpleMeterRegistry(), clock);
+        List<String> acknowledged = new CopyOnWriteArrayList<>();
+
+        StepVerifier.withVirtualTime(() -> consumer.recordOne(record(0, 0, acknowledged)))
+                .thenAwait(DeliveryLogConsumer.STATEMENT_LIMIT.minusMillis(1))
+                .then(() -> assertThat(tries).hasValue(1))
+                .thenAwait(Duration.ofSeconds(1))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+        assertThat(tries).hasValue(2);
+    }
+
     private static InboundRecord record(int partition, long offset, List<String> acknowledged) {
         String name = partition + "@" + offset;
         return new InboundRecord(Topics.WEBHOOK_DELIVERIES, partition, offset, "wh-" + partition,

@@ -38,4 +38,27 @@ class BatchPrunerTest {
         pruner.prune().as(StepVerifier::create).expectNext(30L).expectComplete().verify(Duration.ofSeconds(5));
         assertThat(statements).hasValue(6);
     }
+
+    @Test
+    void aPassWhoseStatementNeverAnswersIsGivenUpAndTheNextTickPrunes() {
+        // The first statement's connection hangs without failing: the server gone in a failover, no reset sent.
+        AtomicInteger statements = new AtomicInteger();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        BatchPruner<Void> pruner = new BatchPruner<>("rows", Duration.ofMinutes(1), 10, registry, "rows.pruned",
+                "rows.prune.failures") {
+            @Override
+            protected Mono<Long> deleteBatch(Void pass, int limit) {
+                return statements.incrementAndGet() == 1 ? Mono.never() : Mono.just(4L);
+            }
+        };
+
+        StepVerifier.withVirtualTime(() -> pruner.everyTick().take(1))
+                .thenAwait(Duration.ofMinutes(1).plus(BatchPruner.PASS_LIMIT))
+                .then(() -> assertThat(registry.counter("rows.prune.failures").count()).isOne())
+                .thenAwait(Duration.ofMinutes(1))
+                .expectNext(4L)
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+        assertThat(statements).hasValue(2);
+    }
 }

@@ -38,11 +38,14 @@ public final class RefusedStatements {
      * {@code work} tried again until the database takes it, for a consumer that must not stop its partition for good:
      * a statement refused for what it holds ({@link #isRefused}) is tried {@code tries} times in all, then handed to
      * {@code refused} (which skips it, counted and logged); any other failure (the database away or busy) is tried
-     * again for ever, backing off from {@code first} to {@code max}, each failure told to {@code retrying} first.
+     * again for ever, backing off from {@code first} to {@code max}, each failure told to {@code retrying} first. A
+     * try that has no answer within {@code limit} fails as an outage does: a connection that hangs without failing (the
+     * server gone in a failover, no reset sent) would otherwise hold the work, and its partition, for good.
      */
-    public static <T> Mono<T> retried(Mono<T> work, int tries, Duration first, Duration max,
+    public static <T> Mono<T> retried(Mono<T> work, int tries, Duration first, Duration max, Duration limit,
                                       Consumer<Throwable> retrying, Function<Throwable, Mono<T>> refused) {
         return work
+                .timeout(limit)
                 .retryWhen(Retry.backoff(tries - 1, first).filter(RefusedStatements::isRefused))
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, first).maxBackoff(max)
                         .filter(error -> !isRefused(error))
