@@ -269,40 +269,43 @@ class Outbox {
     }
 
     /**
-     * Up to {@code limit} unsent rows not held past {@code now} ({@link #hold}), oldest first, each with its request's
-     * {@code traceparent}.
+     * Up to {@code limit} unsent rows not held ({@link #hold}), oldest first, each with its request's
+     * {@code traceparent} and the partition an earlier event of its request is held for, if one is.
      */
-    Flux<PendingEvent> unsent(int limit, Instant now) {
+    Flux<PendingEvent> unsent(int limit) {
         return db.sql("""
-                        SELECT o.id, o.request_id, o.payload::text, o.created_at, r.traceparent
+                        SELECT o.id, o.request_id, o.payload::text, o.created_at, r.traceparent,
+                               (SELECT h.held_partition FROM dispatch.outbox h
+                                 WHERE h.request_id = o.request_id AND h.held_partition IS NOT NULL AND h.id < o.id
+                                 LIMIT 1)
                           FROM (SELECT id, request_id, payload, created_at FROM dispatch.outbox
-                                 WHERE sent_at IS NULL AND (held_until IS NULL OR held_until <= $2)
-                                 ORDER BY id LIMIT $1) o
+                                 WHERE sent_at IS NULL AND held_partition IS NULL ORDER BY id LIMIT $1) o
                           LEFT JOIN dispatch.requests r ON r.request_id = o.request_id
                          ORDER BY o.id""")
                 .bind(0, limit)
-                .bind(1, now)
                 .map(row -> new PendingEvent(row.get(0, Long.class), row.get(1, String.class),
-                        row.get(2, String.class), row.get(3, Instant.class), row.get(4, String.class)))
+                        row.get(2, String.class), row.get(3, Instant.class), row.get(4, String.class),
+                        row.get(5, Integer.class)))
                 .all();
     }
 
-    /** Leaves each row of {@code ids} unread by the relays until the instant of the same place in {@code until}. */
-    Mono<Void> hold(Long[] ids, Instant[] until) {
+    /** Holds each row of {@code ids} for the partition of the same place in {@code partitions}: no relay reads it. */
+    Mono<Void> hold(Long[] ids, Integer[] partitions) {
         return db.sql("""
-                        UPDATE dispatch.outbox o SET held_until = h.until
-                          FROM unnest($1::bigint[], $2::timestamptz[]) AS h(id, until)
+                        UPDATE dispatch.outbox o SET held_partition = h.partition_no
+                          FROM unnest($1::bigint[], $2::integer[]) AS h(id, partition_no)
                          WHERE o.id = h.id""")
                 .bind(0, ids)
-                .bind(1, until)
+                .bind(1, partitions)
                 .then();
     }
 
-    /** The partitions of the events topic taken as stalled after {@code now}, each with when that ends. */
-    Mono<Map<Integer, Instant>> stalledPartitions(Instant now) {
-        return db.sql("SELECT partition_no, stalled_until FROM dispatch.stalled_event_partitions "
-                        + "WHERE stalled_until > $1")
-                .bind(0, now)
+    /**
+     * The partitions of the events topic taken as stalled, each with when its events are tried again (a time passed:
+     * now, a batch of its oldest held events at a time, {@link #tryAgain}).
+     */
+    Mono<Map<Integer, Instant>> stalledPartitions() {
+        return db.sql("SELECT partition_no, stalled_until FROM dispatch.stalled_event_partitions")
                 .map(row -> Map.entry(row.get(0, Integer.class), row.get(1, Instant.class)))
                 .all()
                 .collectMap(Map.Entry::getKey, Map.Entry::getValue);
@@ -318,6 +321,27 @@ class Outbox {
                                                         excluded.stalled_until)""")
                 .bind(0, partitions)
                 .bind(1, until)
+                .then();
+    }
+
+    /** Frees the oldest {@code limit} rows held for {@code partition}, to be tried again; emits how many. */
+    Mono<Long> tryAgain(int partition, int limit) {
+        return db.sql("""
+                        UPDATE dispatch.outbox SET held_partition = NULL
+                         WHERE id IN (SELECT id FROM dispatch.outbox WHERE held_partition = $1 ORDER BY id LIMIT $2)""")
+                .bind(0, partition)
+                .bind(1, limit)
+                .fetch()
+                .rowsUpdated();
+    }
+
+    /** {@code partition} takes events again: every row held for it is freed, and it is no longer taken as stalled. */
+    Mono<Void> takesEvents(int partition) {
+        return db.sql("""
+                        WITH freed AS (
+                            UPDATE dispatch.outbox SET held_partition = NULL WHERE held_partition = $1)
+                        DELETE FROM dispatch.stalled_event_partitions WHERE partition_no = $1""")
+                .bind(0, partition)
                 .then();
     }
 
@@ -440,8 +464,15 @@ class Outbox {
      *
      * @param traceparent the request's W3C {@code traceparent}, which the event's record continues; null for a
      *                    request recorded without one
+     * @param heldBehind  the partition an earlier event of its request is held for ({@link #hold}): it is held behind
+     *                    it; null when none is
      */
-    record PendingEvent(long id, String requestId, String payload, Instant createdAt, String traceparent) {
+    record PendingEvent(long id, String requestId, String payload, Instant createdAt, String traceparent,
+                        Integer heldBehind) {
+
+        PendingEvent(long id, String requestId, String payload, Instant createdAt, String traceparent) {
+            this(id, requestId, payload, createdAt, traceparent, null);
+        }
     }
 
     /** How many rows wait, and since when. */

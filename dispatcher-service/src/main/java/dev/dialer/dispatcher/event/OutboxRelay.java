@@ -14,14 +14,18 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -47,12 +51,13 @@ import reactor.core.publisher.Sinks;
  *
  * <p>A round publishes its events together and waits {@code publish-patience} for each to be acknowledged; those that
  * are not (a partition without a leader, or with too few in-sync replicas) stay unsent, the rest are deleted, and the
- * partitions of the events left are taken as stalled for {@code stalled-hold}, in
- * {@code dispatch.stalled_event_partitions}, which every dispatcher's relay reads at each round. Meanwhile the rounds
- * hold those partitions' events ({@code dispatch.outbox.held_until}, the partition's end of stall) instead of
- * publishing them, and read past them: one such partition neither holds every other request's events nor has them
- * published again and again, and one relay's finding spares the others the patience (decision 0169). All of a
- * request's events are on its partition, so they are held, and read again once the hold ends, together, in order.
+ * partitions of the events left are taken as stalled, in {@code dispatch.stalled_event_partitions}, which every
+ * dispatcher's relay reads at each round. Meanwhile the rounds hold those partitions' events
+ * ({@code dispatch.outbox.held_partition}), and every later event of a request with one held, instead of publishing
+ * them, and read past them: one such partition neither holds every other request's events nor has them published
+ * again and again, and one relay's finding spares the others the patience. Every {@code stalled-hold} a round tries
+ * the partition's oldest held events again; once Kafka takes them all, the rest are freed, to be read in their order
+ * (decision 0169).
  *
  * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
  * never answers) is given up like a failed one: cancelling it rolls its transaction back where the connection still
@@ -236,50 +241,70 @@ public class OutboxRelay {
         return Mono.empty();
     }
 
+    /**
+     * Reads the stalled partitions, tries again a batch of the oldest held events of each whose stall has ended
+     * ({@link Outbox#tryAgain}; one with none held is stalled no longer), then reads and publishes a batch.
+     */
     private Mono<Round> relayBatch() {
         Instant now = clock.instant();
-        return outbox.stalledPartitions(now)
+        return outbox.stalledPartitions()
                 .flatMap(known -> {
                     stalled.keySet().retainAll(known.keySet());
                     stalled.putAll(known);
-                    Mono<Integer> partitions = known.isEmpty() ? Mono.just(0) : partitionCount;
-                    // Every partition stalled (Kafka away): nothing to read until a stall ends.
-                    return partitions.flatMap(count -> count > 0 && known.size() >= count
-                            ? Mono.just(Round.NOTHING_TAKEN)
-                            : outbox.unsent(properties.batchSize(), now)
-                            .collectList()
-                            .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of(), true))
-                                    : publishAndMark(batch, new Stalled(known, count))));
+                    Set<Integer> holding = new HashSet<>();
+                    List<Integer> ended = new ArrayList<>();
+                    known.forEach((partition, until) -> (until.isAfter(now) ? holding : ended).add(partition));
+                    return Flux.fromIterable(ended)
+                            .concatMap(partition -> outbox.tryAgain(partition, properties.batchSize())
+                                    .flatMap(freed -> freed > 0 ? Mono.just(partition)
+                                            : outbox.takesEvents(partition).then(Mono.<Integer>empty())))
+                            .collect(Collectors.toSet())
+                            .flatMap(tried -> (known.isEmpty() ? Mono.just(0) : partitionCount)
+                                    .flatMap(count -> relayBatch(new Stalled(holding, tried, count))));
                 });
     }
 
-    /**
-     * The partitions taken as stalled when a round began, and the events topic's partition count (0 while none is).
-     */
-    private record Stalled(Map<Integer, Instant> until, int partitions) {
+    private Mono<Round> relayBatch(Stalled stalledNow) {
+        if (stalledNow.partitions() > 0 && stalledNow.holding().size() >= stalledNow.partitions()) {
+            // Every partition stalled (Kafka away): nothing to read until a stall ends.
+            return Mono.just(Round.NOTHING_TAKEN);
+        }
+        return outbox.unsent(properties.batchSize())
+                .collectList()
+                .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of(), true))
+                        : publishAndMark(batch, stalledNow));
+    }
 
-        /** Until when the request's events are held: its partition is stalled; null when it is not. */
-        Instant heldUntil(String requestId) {
-            return until.isEmpty() ? null : until.get(KafkaPublisher.partitionOf(requestId, partitions));
+    /**
+     * The partitions taken as stalled when a round began: those whose events are held, and those whose oldest held
+     * events are tried again; and the events topic's partition count (0 while none is stalled).
+     */
+    private record Stalled(Set<Integer> holding, Set<Integer> tried, int partitions) {
+
+        /** The partition of the request's events; -1 while none is stalled (not needed). */
+        int partitionOf(String requestId) {
+            return partitions == 0 ? -1 : KafkaPublisher.partitionOf(requestId, partitions);
         }
     }
 
     /**
-     * Publishes the batch, but for the events of stalled partitions, and deletes (or marks) what Kafka took; an event
-     * too large for the topic is moved aside first ({@link #moveAside}): published, it would fail the whole batch, in
-     * every round, for ever.
+     * Publishes the batch and deletes (or marks) what Kafka took; an event too large for the topic is moved aside
+     * first ({@link #moveAside}): published, it would fail the whole batch, in every round, for ever. An event of a
+     * stalled partition, or behind an earlier event of its request held, is held ({@link Outbox#hold}).
      */
     private Mono<Round> publishAndMark(List<Outbox.PendingEvent> batch, Stalled stalledNow) {
         List<Outbox.PendingEvent> publishable = new ArrayList<>(batch.size());
         List<OutboundRecord> records = new ArrayList<>(batch.size());
         List<Outbox.PendingEvent> tooLarge = new ArrayList<>();
         List<Long> held = new ArrayList<>();
-        List<Instant> heldUntil = new ArrayList<>();
+        List<Integer> heldFor = new ArrayList<>();
         for (Outbox.PendingEvent event : batch) {
-            Instant until = stalledNow.heldUntil(event.requestId());
-            if (until != null) {
+            int partition = stalledNow.partitionOf(event.requestId());
+            Integer holdFor = event.heldBehind() != null ? event.heldBehind()
+                    : stalledNow.holding().contains(partition) ? Integer.valueOf(partition) : null;
+            if (holdFor != null) {
                 held.add(event.id());
-                heldUntil.add(until);
+                heldFor.add(holdFor);
                 continue;
             }
             // A span of the request's trace for each event, so that webhook-service's deliveries join the trace.
@@ -294,25 +319,25 @@ public class OutboxRelay {
                 records.add(record);
             }
         }
-        // Moved on: some event taken by Kafka, held or moved aside; a round whose every event was left did not.
-        boolean movedAnyway = !held.isEmpty() || !tooLarge.isEmpty() || records.isEmpty();
-        Mono<Boolean> published = records.isEmpty() ? Mono.just(movedAnyway) : publish.apply(records)
+        Mono<Boolean> published = records.isEmpty() ? Mono.just(false) : publish.apply(records)
                 .take(properties.publishPatience())
                 .collectList()
                 .timeout(properties.publishTimeout())
-                .flatMap(outcomes -> marked(publishable, outcomes).thenReturn(movedAnyway
-                        || outcomes.stream().anyMatch(outcome -> outcome.failure() == null)));
+                .flatMap(outcomes -> marked(publishable, outcomes, stalledNow));
         Mono<Void> holding = held.isEmpty() ? Mono.empty()
-                : outbox.hold(held.toArray(Long[]::new), heldUntil.toArray(Instant[]::new));
+                : outbox.hold(held.toArray(Long[]::new), heldFor.toArray(Integer[]::new));
+        // The outbox moved when Kafka took some event, or one was moved aside; holding events alone is no progress.
         return moveAside(tooLarge).then(holding).then(published)
-                .map(moved -> Round.relayed(batch.size(), tooLarge, moved));
+                .map(taken -> Round.relayed(batch.size(), tooLarge, taken || !tooLarge.isEmpty()));
     }
 
     /**
      * Deletes (or marks) the events Kafka acknowledged; those it did not stay unsent, held with their partitions
-     * ({@link #stall}).
+     * ({@link #stall}). A partition whose held events were tried again and whose events were all acknowledged takes
+     * events again: the rest of its held events are freed. Emits whether Kafka took any.
      */
-    private Mono<Void> marked(List<Outbox.PendingEvent> publishable, List<KafkaPublisher.Outcome> outcomes) {
+    private Mono<Boolean> marked(List<Outbox.PendingEvent> publishable, List<KafkaPublisher.Outcome> outcomes,
+                                 Stalled stalledNow) {
         boolean[] acknowledged = new boolean[publishable.size()];
         Exception failure = null;
         for (KafkaPublisher.Outcome outcome : outcomes) {
@@ -327,36 +352,48 @@ public class OutboxRelay {
         for (int i = 0; i < acknowledged.length; i++) {
             (acknowledged[i] ? sent : left).add(publishable.get(i));
         }
+        Set<Integer> recovered = new HashSet<>();
+        if (!stalledNow.tried().isEmpty()) {
+            sent.forEach(event -> recovered.add(stalledNow.partitionOf(event.requestId())));
+            left.forEach(event -> recovered.remove(stalledNow.partitionOf(event.requestId())));
+            recovered.retainAll(stalledNow.tried());
+        }
         Long[] ids = sent.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
         Mono<Void> marked = ids.length == 0 ? Mono.empty()
                 : properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids);
         Exception firstFailure = failure;
         return marked.then(Mono.fromRunnable(() -> sent(sent)))
-                .then(left.isEmpty() ? Mono.empty() : Mono.defer(() -> stall(left, firstFailure)));
+                .thenMany(Flux.fromIterable(recovered).concatMap(partition -> outbox.takesEvents(partition)
+                        .doOnSuccess(done -> {
+                            stalled.remove(partition);
+                            log.info("{} partition {} takes events again; its held events follow",
+                                    Topics.CALL_EVENTS, partition);
+                        })))
+                .then(left.isEmpty() ? Mono.empty() : Mono.defer(() -> stall(left, firstFailure)))
+                .thenReturn(!sent.isEmpty());
     }
 
     /**
      * Takes the partitions of the events Kafka did not acknowledge as stalled for {@code stalled-hold}, for every
-     * relay, and holds those events as long; counts the round as failed.
+     * relay, and holds those events for them; counts the round as failed.
      */
     private Mono<Void> stall(List<Outbox.PendingEvent> left, Exception failure) {
         failures.increment();
         unacknowledged.increment(left.size());
         Instant until = clock.instant().plus(properties.stalledHold());
         return partitionCount.flatMap(partitions -> {
-            Integer[] found = left.stream().map(event -> KafkaPublisher.partitionOf(event.requestId(), partitions))
-                    .distinct().toArray(Integer[]::new);
+            Integer[] heldFor = left.stream().map(event -> KafkaPublisher.partitionOf(event.requestId(), partitions))
+                    .toArray(Integer[]::new);
+            Integer[] found = Arrays.stream(heldFor).distinct().toArray(Integer[]::new);
             for (Integer partition : found) {
                 if (stalled.put(partition, until) == null) {
-                    log.warn("{} partition {} acknowledged no event within {} ({}); its events are held until {}, the "
-                                    + "others go on", Topics.CALL_EVENTS, partition, properties.publishPatience(),
-                            failure == null ? "no answer" : failure.toString(), until);
+                    log.warn("{} partition {} acknowledged no event within {} ({}); its events are held, tried again "
+                                    + "from {}, the others go on", Topics.CALL_EVENTS, partition,
+                            properties.publishPatience(), failure == null ? "no answer" : failure.toString(), until);
                 }
             }
-            Instant[] heldUntil = new Instant[left.size()];
-            java.util.Arrays.fill(heldUntil, until);
             return outbox.stall(found, until)
-                    .then(outbox.hold(left.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new), heldUntil));
+                    .then(outbox.hold(left.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new), heldFor));
         });
     }
 

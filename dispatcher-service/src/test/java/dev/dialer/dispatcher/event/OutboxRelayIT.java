@@ -182,7 +182,7 @@ class OutboxRelayIT {
 
             // The partition takes events again, and its hold ends.
             stalledRoute.set(reachable);
-            clock.advance(Duration.ofMinutes(1));
+            clock.advance(Duration.ofMinutes(1).plusSeconds(1));
             relay.drain().block(WAIT);
 
             assertThat(rows(stuck.requestId())).isZero();
@@ -194,6 +194,8 @@ class OutboxRelayIT {
         } finally {
             // The stall, recorded on this test's clock, would hold the partition's events from the service's relay.
             db.sql("DELETE FROM dispatch.stalled_event_partitions").then().block(WAIT);
+            db.sql("UPDATE dispatch.outbox SET held_partition = NULL WHERE held_partition IS NOT NULL").then()
+                    .block(WAIT);
             serviceRelay.start();
         }
     }

@@ -242,6 +242,21 @@ class OutboxRelayTest {
     }
 
     @Test
+    void anEventBehindAnEarlierEventOfItsRequestHeldIsHeldWithItWhateverItsPartitionIsNow() {
+        // request-1's first event was held for partition 40, as the topic was counted before it grew.
+        outbox.add("request-1");
+        outbox.hold(new Long[] {1L}, new Integer[] {40}).block(WAIT);
+        outbox.stall(new Integer[] {40}, Instant.EPOCH.plus(Duration.ofHours(1))).block(WAIT);
+        outbox.add("request-1");
+        outbox.add("request-2");
+
+        relay.drain().block(WAIT);
+
+        assertThat(published).as("request-1's later event waits behind its earlier one").containsExactly("event-3");
+        assertThat(outbox.unsentRequests()).containsExactly("request-1", "request-1");
+    }
+
+    @Test
     void thePublishPatienceIsFiveSecondsOrHalfThePublishTimeoutAndShorterThanIt() {
         assertThat(properties().publishPatience()).isEqualTo(Duration.ofSeconds(5));
         assertThat(properties().stalledHold()).isEqualTo(Duration.ofSeconds(30));
@@ -328,7 +343,7 @@ class OutboxRelayTest {
 
         private final List<PendingEvent> unsent = new CopyOnWriteArrayList<>();
         private final List<Long> markedInTransaction = new CopyOnWriteArrayList<>();
-        private final Map<Long, Instant> heldUntil = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<Long, Integer> heldFor = new java.util.concurrent.ConcurrentHashMap<>();
         private final Map<Integer, Instant> stalledUntil = new java.util.concurrent.ConcurrentHashMap<>();
         private final AtomicBoolean lockHangs = new AtomicBoolean();
         private final AtomicInteger lockHangsFor = new AtomicInteger();
@@ -381,26 +396,29 @@ class OutboxRelayTest {
         }
 
         @Override
-        Flux<PendingEvent> unsent(int limit, Instant now) {
+        Flux<PendingEvent> unsent(int limit) {
             return Flux.defer(() -> Flux.fromIterable(List.copyOf(unsent))
-                    .filter(event -> !heldUntil.getOrDefault(event.id(), Instant.MIN).isAfter(now))
+                    .filter(event -> !heldFor.containsKey(event.id()))
+                    .map(event -> new PendingEvent(event.id(), event.requestId(), event.payload(), event.createdAt(),
+                            event.traceparent(), unsent.stream().filter(earlier -> earlier.id() < event.id()
+                                    && earlier.requestId().equals(event.requestId())
+                                    && heldFor.containsKey(earlier.id()))
+                            .map(earlier -> heldFor.get(earlier.id())).findFirst().orElse(null)))
                     .take(limit));
         }
 
         @Override
-        Mono<Void> hold(Long[] ids, Instant[] until) {
+        Mono<Void> hold(Long[] ids, Integer[] partitions) {
             return Mono.fromRunnable(() -> {
                 for (int i = 0; i < ids.length; i++) {
-                    heldUntil.put(ids[i], until[i]);
+                    heldFor.put(ids[i], partitions[i]);
                 }
             });
         }
 
         @Override
-        Mono<Map<Integer, Instant>> stalledPartitions(Instant now) {
-            return Mono.fromCallable(() -> stalledUntil.entrySet().stream()
-                    .filter(entry -> entry.getValue().isAfter(now))
-                    .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
+        Mono<Map<Integer, Instant>> stalledPartitions() {
+            return Mono.fromCallable(() -> Map.copyOf(stalledUntil));
         }
 
         @Override
@@ -408,6 +426,24 @@ class OutboxRelayTest {
             return Mono.fromRunnable(() -> Arrays.stream(partitions)
                     .forEach(partition -> stalledUntil.merge(partition, until, (one, other) ->
                             one.isAfter(other) ? one : other)));
+        }
+
+        @Override
+        Mono<Long> tryAgain(int partition, int limit) {
+            return Mono.fromCallable(() -> {
+                List<Long> oldest = heldFor.entrySet().stream().filter(entry -> entry.getValue() == partition)
+                        .map(Map.Entry::getKey).sorted().limit(limit).toList();
+                oldest.forEach(heldFor::remove);
+                return (long) oldest.size();
+            });
+        }
+
+        @Override
+        Mono<Void> takesEvents(int partition) {
+            return Mono.fromRunnable(() -> {
+                heldFor.values().removeIf(held -> held == partition);
+                stalledUntil.remove(partition);
+            });
         }
 
         @Override
