@@ -335,12 +335,12 @@ class Outbox {
                 .rowsUpdated();
     }
 
-    /** {@code partition} takes events again: every row held for it is freed, and it is no longer taken as stalled. */
+    /** {@code partition}, none of whose rows is held any longer, is no longer taken as stalled. */
     Mono<Void> takesEvents(int partition) {
         return db.sql("""
-                        WITH freed AS (
-                            UPDATE dispatch.outbox SET held_partition = NULL WHERE held_partition = $1)
-                        DELETE FROM dispatch.stalled_event_partitions WHERE partition_no = $1""")
+                        DELETE FROM dispatch.stalled_event_partitions s
+                         WHERE s.partition_no = $1
+                           AND NOT EXISTS (SELECT 1 FROM dispatch.outbox WHERE held_partition = $1)""")
                 .bind(0, partition)
                 .then();
     }

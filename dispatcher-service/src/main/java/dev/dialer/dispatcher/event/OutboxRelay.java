@@ -243,7 +243,8 @@ public class OutboxRelay {
 
     /**
      * Reads the stalled partitions, tries again a batch of the oldest held events of each whose stall has ended
-     * ({@link Outbox#tryAgain}; one with none held is stalled no longer), then reads and publishes a batch.
+     * ({@link Outbox#tryAgain}: a batch each round until none is held, whether Kafka took the last or not yet, so that
+     * a long backlog is freed in steps; one with none held is stalled no longer), then reads and publishes a batch.
      */
     private Mono<Round> relayBatch() {
         Instant now = clock.instant();
@@ -257,21 +258,30 @@ public class OutboxRelay {
                     return Flux.fromIterable(ended)
                             .concatMap(partition -> outbox.tryAgain(partition, properties.batchSize())
                                     .flatMap(freed -> freed > 0 ? Mono.just(partition)
-                                            : outbox.takesEvents(partition).then(Mono.<Integer>empty())))
+                                            : outbox.takesEvents(partition).then(Mono.<Integer>fromRunnable(() -> {
+                                                stalled.remove(partition);
+                                                log.info("{} partition {} takes events again: none of its events "
+                                                        + "is held any longer", Topics.CALL_EVENTS, partition);
+                                            }))))
                             .collect(Collectors.toSet())
                             .flatMap(tried -> (known.isEmpty() ? Mono.just(0) : partitionCount)
-                                    .flatMap(count -> relayBatch(new Stalled(holding, tried, count))));
+                                    .flatMap(count -> relayBatch(new Stalled(holding, tried, count),
+                                            known.isEmpty())));
                 });
     }
 
-    private Mono<Round> relayBatch(Stalled stalledNow) {
+    /**
+     * @param noneHeld whether no partition is stalled, so that no event is held either: a round that finds nothing to
+     *                 publish moved the outbox only then (with events held, the outbox waits on them)
+     */
+    private Mono<Round> relayBatch(Stalled stalledNow, boolean noneHeld) {
         if (stalledNow.partitions() > 0 && stalledNow.holding().size() >= stalledNow.partitions()) {
             // Every partition stalled (Kafka away): nothing to read until a stall ends.
             return Mono.just(Round.NOTHING_TAKEN);
         }
         return outbox.unsent(properties.batchSize())
                 .collectList()
-                .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of(), true))
+                .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of(), noneHeld))
                         : publishAndMark(batch, stalledNow));
     }
 
@@ -334,7 +344,8 @@ public class OutboxRelay {
     /**
      * Deletes (or marks) the events Kafka acknowledged; those it did not stay unsent, held with their partitions
      * ({@link #stall}). A partition whose held events were tried again and whose events were all acknowledged takes
-     * events again: the rest of its held events are freed. Emits whether Kafka took any.
+     * events again: the rest of its held events are freed a batch each round, by the next ones. Emits whether Kafka
+     * took any.
      */
     private Mono<Boolean> marked(List<Outbox.PendingEvent> publishable, List<KafkaPublisher.Outcome> outcomes,
                                  Stalled stalledNow) {
@@ -362,13 +373,9 @@ public class OutboxRelay {
         Mono<Void> marked = ids.length == 0 ? Mono.empty()
                 : properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids);
         Exception firstFailure = failure;
+        recovered.forEach(partition -> log.debug("{} partition {} took the held events tried again; the rest follow",
+                Topics.CALL_EVENTS, partition));
         return marked.then(Mono.fromRunnable(() -> sent(sent)))
-                .thenMany(Flux.fromIterable(recovered).concatMap(partition -> outbox.takesEvents(partition)
-                        .doOnSuccess(done -> {
-                            stalled.remove(partition);
-                            log.info("{} partition {} takes events again; its held events follow",
-                                    Topics.CALL_EVENTS, partition);
-                        })))
                 .then(left.isEmpty() ? Mono.empty() : Mono.defer(() -> stall(left, firstFailure)))
                 .thenReturn(!sent.isEmpty());
     }

@@ -441,8 +441,9 @@ class OutboxRelayTest {
         @Override
         Mono<Void> takesEvents(int partition) {
             return Mono.fromRunnable(() -> {
-                heldFor.values().removeIf(held -> held == partition);
-                stalledUntil.remove(partition);
+                if (!heldFor.containsValue(partition)) {
+                    stalledUntil.remove(partition);
+                }
             });
         }
 
