@@ -1617,28 +1617,8 @@ class PartitionLanesTest {
 
     @Test
     void aParkingBatchWrittenAfterTheRevocationIsKnownToTheLaneMadeAnew() {
-        // The first parking batch is written only after the partition was revoked (PostgreSQL slow).
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
-        Sinks.Empty<Void> slow = Sinks.empty();
-        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                Mono<Void> written = Mono.fromRunnable(() -> parked.addAll(batch));
-                return batches.getAndIncrement() == 0 ? slow.asMono().then(written) : written;
-            }
-        };
-        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
-                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
-        for (int request = 0; request < 15; request++) {
-            admitRequest(partition, "r-" + request, Map.of());
-        }
-        time.advanceTimeBy(Duration.ofMillis(100));
-
-        partition.revoke();
-        partition.reassigned();
-        slow.tryEmitEmpty();
-        time.advanceTimeBy(Duration.ofMillis(100));
+        PartitionLanes partition = revokedWhileItsFirstParkingBatchIsWritten(15, parked);
         // Read again: the records of the batch written (those queued behind it were dropped unwritten).
         List<ParkingLot.Parked> batch = List.copyOf(parked);
         int written = batch.size();
@@ -1656,30 +1636,10 @@ class PartitionLanesTest {
 
     @Test
     void recordsDroppedUnwrittenAtARevocationComeBackRightBehindThoseWrittenWithNoGap() {
-        // The first parking batch is written only after the partition was revoked; the records queued behind it are
-        // dropped unwritten.
+        // The records queued behind the first parking batch are dropped unwritten.
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
-        Sinks.Empty<Void> slow = Sinks.empty();
-        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                Mono<Void> written = Mono.fromRunnable(() -> parked.addAll(batch));
-                return batches.getAndIncrement() == 0 ? slow.asMono().then(written) : written;
-            }
-        };
-        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
-                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
         int sent = 60;
-        for (int request = 0; request < sent; request++) {
-            admitRequest(partition, "r-" + request, Map.of());
-        }
-        time.advanceTimeBy(Duration.ofMillis(100));
-
-        partition.revoke();
-        partition.reassigned();
-        slow.tryEmitEmpty();
-        time.advanceTimeBy(Duration.ofMillis(100));
+        PartitionLanes partition = revokedWhileItsFirstParkingBatchIsWritten(sent, parked);
         List<ParkingLot.Parked> written = List.copyOf(parked);
         assertThat(written).as("the first batch written").isNotEmpty();
         ParkingLot.Parked lastWritten = written.get(written.size() - 1);
@@ -1695,6 +1655,34 @@ class PartitionLanesTest {
         assertThat(again.get(0).dueAt()).as("a start interval behind the last written, not behind the dropped places")
                 .isEqualTo(lastWritten.dueAt().plusSeconds(1));
         assertThat(again).extracting(ParkingLot.Parked::dueAt).isSorted().doesNotHaveDuplicates();
+    }
+
+    /**
+     * {@code count} calls of one caller ID at 1 CPS (those beyond ten seconds parked), the partition revoked and
+     * assigned back while the first parking batch is written (PostgreSQL slow), which it is then, into {@code parked}.
+     */
+    private PartitionLanes revokedWhileItsFirstParkingBatchIsWritten(int count, List<ParkingLot.Parked> parked) {
+        Sinks.Empty<Void> slow = Sinks.empty();
+        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                Mono<Void> written = Mono.fromRunnable(() -> parked.addAll(batch));
+                return batches.getAndIncrement() == 0 ? slow.asMono().then(written) : written;
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int request = 0; request < count; request++) {
+            admitRequest(partition, "r-" + request, Map.of());
+        }
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        partition.revoke();
+        partition.reassigned();
+        slow.tryEmitEmpty();
+        time.advanceTimeBy(Duration.ofMillis(100));
+        return partition;
     }
 
     @Test

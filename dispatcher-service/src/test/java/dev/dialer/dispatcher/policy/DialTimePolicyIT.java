@@ -434,26 +434,11 @@ class DialTimePolicyIT {
     void aCallLeftPausedAfterTheResumeWasAppliedIsReleasedWhenTheSettledResumeIsReadAgain() throws Exception {
         String account = newAccount();
         String requestId = newRequestId();
-        publishControl(campaignControl(account, "autumn", CallControl.Action.PAUSE));
-        awaitSeen(() -> CallControls.paused(views().campaignControl(account, "autumn")));
-        CallControl resume = campaignControl(account, "autumn", CallControl.Action.RESUME);
-        publishControl(resume);
-        awaitSeen(() -> resume.controlId().equals(views().campaignControl(account, "autumn").controlId()));
-        await().atMost(Duration.ofSeconds(30)).until(() -> "applied".equals(db.sql(
-                        "SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1")
-                .bind(0, resume.controlId()).map(row -> row.get(0, String.class)).one().block(WAIT)));
+        CallControl resume = pausedThenResumed(account, "autumn");
         // After this dispatcher's own release again (release-again-after), so that only reading it again releases.
         Thread.sleep(RELEASE_AGAIN_AFTER.plusSeconds(2).toMillis());
         // Another dispatcher, its view a moment behind, held a call of the campaign as paused after the release.
-        String command = commandJson(requestId, account, ANSWERING, "autumn", null, 0);
-        assertThat(context.getBean(AttemptLedger.class).record(Contract.read(command.getBytes(StandardCharsets.UTF_8),
-                CallCommand.class)).block(WAIT)).isTrue();
-        db.sql("""
-                        INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                        VALUES ($1, 1, now() + interval '1 hour', 'paused', $2::jsonb)""")
-                .bind(0, requestId)
-                .bind(1, command)
-                .then().block(WAIT);
+        heldAsPaused(requestId, account, "autumn");
 
         // A dispatcher reads the resume again (it restarted, or its view caught up): settled, it releases again.
         context.getBean(ControlApplier.class).apply(resume).block(WAIT);
@@ -466,16 +451,32 @@ class DialTimePolicyIT {
     void aCallItsGateWroteAsPausedJustAfterTheResumeWasAppliedIsReleasedAgainSoonAfter() {
         String account = newAccount();
         String requestId = newRequestId();
-        publishControl(campaignControl(account, "winter", CallControl.Action.PAUSE));
-        awaitSeen(() -> CallControls.paused(views().campaignControl(account, "winter")));
-        CallControl resume = campaignControl(account, "winter", CallControl.Action.RESUME);
+        pausedThenResumed(account, "winter");
+        // This dispatcher's gate read the campaign as paused just before the resume reached its view, and wrote the
+        // call as paused once the release had run (as pause-recheck, an hour here, would leave it).
+        heldAsPaused(requestId, account, "winter");
+
+        // Nothing else reads the resume again: the release once more, release-again-after later, dials it.
+        assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+    }
+
+    /** The campaign paused, then resumed, and the resume acted on; the resume. */
+    private CallControl pausedThenResumed(String account, String campaign) {
+        publishControl(campaignControl(account, campaign, CallControl.Action.PAUSE));
+        awaitSeen(() -> CallControls.paused(views().campaignControl(account, campaign)));
+        CallControl resume = campaignControl(account, campaign, CallControl.Action.RESUME);
         publishControl(resume);
+        awaitSeen(() -> resume.controlId().equals(views().campaignControl(account, campaign).controlId()));
         await().atMost(Duration.ofSeconds(30)).until(() -> "applied".equals(db.sql(
                         "SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1")
                 .bind(0, resume.controlId()).map(row -> row.get(0, String.class)).one().block(WAIT)));
-        // This dispatcher's gate read the campaign as paused just before the resume reached its view, and wrote the
-        // call as paused once the release had run (as pause-recheck, an hour here, would leave it).
-        String command = commandJson(requestId, account, ANSWERING, "winter", null, 0);
+        return resume;
+    }
+
+    /** A call of the campaign recorded and held as paused, looked at again in an hour, as a gate writes it. */
+    private void heldAsPaused(String requestId, String account, String campaign) {
+        String command = commandJson(requestId, account, ANSWERING, campaign, null, 0);
         assertThat(context.getBean(AttemptLedger.class).record(Contract.read(command.getBytes(StandardCharsets.UTF_8),
                 CallCommand.class)).block(WAIT)).isTrue();
         db.sql("""
@@ -484,10 +485,6 @@ class DialTimePolicyIT {
                 .bind(0, requestId)
                 .bind(1, command)
                 .then().block(WAIT);
-
-        // Nothing else reads the resume again: the release once more, release-again-after later, dials it.
-        assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
-        assertThat(fixture.callsFor(requestId)).hasSize(1);
     }
 
     @Test
