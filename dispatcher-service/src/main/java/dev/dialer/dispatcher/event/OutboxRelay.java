@@ -55,9 +55,9 @@ import reactor.core.publisher.Sinks;
  * dispatcher's relay reads at each round. Meanwhile the rounds hold those partitions' events
  * ({@code dispatch.outbox.held_partition}), and every later event of a request with one held, instead of publishing
  * them, and read past them: one such partition neither holds every other request's events nor has them published
- * again and again, and one relay's finding spares the others the patience. Every {@code stalled-hold} a round tries
- * the partition's oldest held events again; once Kafka takes them all, the rest are freed, to be read in their order
- * (decision 0169).
+ * again and again, and one relay's finding spares the others the patience. Once {@code stalled-hold} has passed, each
+ * round frees the partition's oldest held events, a batch, to be read in their order and tried; any not acknowledged,
+ * it is stalled again; once none is held, its stall ends (decision 0169).
  *
  * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
  * never answers) is given up like a failed one: cancelling it rolls its transaction back where the connection still
@@ -491,9 +491,8 @@ public class OutboxRelay {
     }
 
     /**
-     * How a round ended: whether it held the relay lock, how many events it read, and whether the outbox moved (it
-     * was empty, or some event was taken by Kafka, held or moved aside; not when every event it tried was left, nor
-     * when every partition was stalled).
+     * How a round ended: whether it held the relay lock, how many events it read, and whether the outbox moved (some
+     * event taken by Kafka or moved aside, or none to send and none held; holding events is no progress).
      */
     private record Round(boolean locked, int sent, List<Outbox.PendingEvent> rejected, boolean moved) {
 
