@@ -25,7 +25,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -257,16 +256,14 @@ public class OutboxRelay {
                     known.forEach((partition, until) -> (until.isAfter(now) ? holding : ended).add(partition));
                     return Flux.fromIterable(ended)
                             .concatMap(partition -> outbox.tryAgain(partition, properties.batchSize())
-                                    .flatMap(freed -> freed > 0 ? Mono.just(partition)
-                                            : outbox.takesEvents(partition).then(Mono.<Integer>fromRunnable(() -> {
+                                    .flatMap(freed -> freed > 0 ? Mono.empty()
+                                            : outbox.takesEvents(partition).then(Mono.fromRunnable(() -> {
                                                 stalled.remove(partition);
                                                 log.info("{} partition {} takes events again: none of its events "
                                                         + "is held any longer", Topics.CALL_EVENTS, partition);
                                             }))))
-                            .collect(Collectors.toSet())
-                            .flatMap(tried -> (known.isEmpty() ? Mono.just(0) : partitionCount)
-                                    .flatMap(count -> relayBatch(new Stalled(holding, tried, count),
-                                            known.isEmpty())));
+                            .then(Mono.defer(() -> known.isEmpty() ? Mono.just(0) : partitionCount))
+                            .flatMap(count -> relayBatch(new Stalled(holding, count), known.isEmpty()));
                 });
     }
 
@@ -286,10 +283,10 @@ public class OutboxRelay {
     }
 
     /**
-     * The partitions taken as stalled when a round began: those whose events are held, and those whose oldest held
-     * events are tried again; and the events topic's partition count (0 while none is stalled).
+     * The partitions whose events are held when a round began (not those whose oldest held events it tries again), and
+     * the events topic's partition count (0 while none is stalled).
      */
-    private record Stalled(Set<Integer> holding, Set<Integer> tried, int partitions) {
+    private record Stalled(Set<Integer> holding, int partitions) {
 
         /** The partition of the request's events; -1 while none is stalled (not needed). */
         int partitionOf(String requestId) {
@@ -333,7 +330,7 @@ public class OutboxRelay {
                 .take(properties.publishPatience())
                 .collectList()
                 .timeout(properties.publishTimeout())
-                .flatMap(outcomes -> marked(publishable, outcomes, stalledNow));
+                .flatMap(outcomes -> marked(publishable, outcomes));
         Mono<Void> holding = held.isEmpty() ? Mono.empty()
                 : outbox.hold(held.toArray(Long[]::new), heldFor.toArray(Integer[]::new));
         // The outbox moved when Kafka took some event, or one was moved aside; holding events alone is no progress.
@@ -343,12 +340,9 @@ public class OutboxRelay {
 
     /**
      * Deletes (or marks) the events Kafka acknowledged; those it did not stay unsent, held with their partitions
-     * ({@link #stall}). A partition whose held events were tried again and whose events were all acknowledged takes
-     * events again: the rest of its held events are freed a batch each round, by the next ones. Emits whether Kafka
-     * took any.
+     * ({@link #stall}). Emits whether Kafka took any.
      */
-    private Mono<Boolean> marked(List<Outbox.PendingEvent> publishable, List<KafkaPublisher.Outcome> outcomes,
-                                 Stalled stalledNow) {
+    private Mono<Boolean> marked(List<Outbox.PendingEvent> publishable, List<KafkaPublisher.Outcome> outcomes) {
         boolean[] acknowledged = new boolean[publishable.size()];
         Exception failure = null;
         for (KafkaPublisher.Outcome outcome : outcomes) {
@@ -363,18 +357,10 @@ public class OutboxRelay {
         for (int i = 0; i < acknowledged.length; i++) {
             (acknowledged[i] ? sent : left).add(publishable.get(i));
         }
-        Set<Integer> recovered = new HashSet<>();
-        if (!stalledNow.tried().isEmpty()) {
-            sent.forEach(event -> recovered.add(stalledNow.partitionOf(event.requestId())));
-            left.forEach(event -> recovered.remove(stalledNow.partitionOf(event.requestId())));
-            recovered.retainAll(stalledNow.tried());
-        }
         Long[] ids = sent.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
         Mono<Void> marked = ids.length == 0 ? Mono.empty()
                 : properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids);
         Exception firstFailure = failure;
-        recovered.forEach(partition -> log.debug("{} partition {} took the held events tried again; the rest follow",
-                Topics.CALL_EVENTS, partition));
         return marked.then(Mono.fromRunnable(() -> sent(sent)))
                 .then(left.isEmpty() ? Mono.empty() : Mono.defer(() -> stall(left, firstFailure)))
                 .thenReturn(!sent.isEmpty());
