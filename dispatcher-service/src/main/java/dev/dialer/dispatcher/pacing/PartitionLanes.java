@@ -467,14 +467,10 @@ public final class PartitionLanes {
         if (lane.queue.size() <= keep) {
             return;
         }
-        ArrayDeque<Pending> beyond = new ArrayDeque<>();
-        while (lane.queue.size() > keep) {
-            beyond.addFirst(lane.queue.pollLast());
-        }
-        parkAhead(lane, beyond, PacingMetrics.Parked.BACKLOG);
+        int parked = parkBeyond(lane, keep, PacingMetrics.Parked.BACKLOG);
         log.info("{}-{}: caller ID lane {} starts calls more slowly than its parked backlog was spaced for; {} "
                 + "record(s) it held parked again, the backlog spaced anew", topic, partition, masked(lane.callerId),
-                beyond.size());
+                parked);
     }
 
     /** Lets the partition's parking go on, and what arrived during the recount join the lane or park behind it. */
@@ -792,13 +788,19 @@ public final class PartitionLanes {
             return;
         }
         countCampaign(lane);
+        int parked = parkBeyond(lane, keep, PacingMetrics.Parked.TRUNK);
+        log.info("{}-{}: caller ID lane {} has waited {} or more at the trunk for its turn; {} record(s) parked",
+                topic, partition, masked(lane.callerId), lanes.properties().parkAfter(), parked);
+    }
+
+    /** Parks the lane's records beyond the first {@code keep}, in its order, ahead of its parked ones; how many. */
+    private int parkBeyond(Lane lane, int keep, PacingMetrics.Parked reason) {
         ArrayDeque<Pending> beyond = new ArrayDeque<>();
         while (lane.queue.size() > keep) {
             beyond.addFirst(lane.queue.pollLast());
         }
-        parkAhead(lane, beyond, PacingMetrics.Parked.TRUNK);
-        log.info("{}-{}: caller ID lane {} has waited {} or more at the trunk for its turn; {} record(s) parked",
-                topic, partition, masked(lane.callerId), lanes.properties().parkAfter(), beyond.size());
+        parkAhead(lane, beyond, reason);
+        return beyond.size();
     }
 
     private Mono<Void> timer(Lane lane, long delayNanos) {
