@@ -1,7 +1,6 @@
 package dev.dialer.dispatcher;
 
 import dev.dialer.common.db.PostgresSessions;
-import io.r2dbc.postgresql.PostgresqlConnectionFactoryProvider;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -39,9 +38,12 @@ public class DispatcherApplication {
         }
     }
 
-    /** Whatever the URL: the session parameters that let PostgreSQL end this service's sessions when it dies. */
+    /**
+     * Whatever the URL: the session parameters that let PostgreSQL end this service's sessions when it dies, and
+     * sockets that give up a server gone silent (a failover) within about a minute.
+     */
     @Bean
     ConnectionFactoryOptionsBuilderCustomizer postgresSessions() {
-        return options -> options.option(PostgresqlConnectionFactoryProvider.OPTIONS, PostgresSessions.PARAMETERS);
+        return PostgresSessions::applyTo;
     }
 }

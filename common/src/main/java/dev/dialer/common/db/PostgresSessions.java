@@ -1,5 +1,7 @@
 package dev.dialer.common.db;
 
+import io.r2dbc.postgresql.PostgresqlConnectionFactoryProvider;
+import io.r2dbc.spi.ConnectionFactoryOptions;
 import java.util.Map;
 
 /**
@@ -12,7 +14,8 @@ import java.util.Map;
  * server and whatever it had locked at that moment: the per-callee advisory lock of a dial's claim (every other
  * dispatcher's dial to that callee waits), a cancel's lock in api-service, rows it had updated in an open
  * transaction. The dispatcher's outbox relay does not depend on this: it bounds each round's transaction itself (its
- * statement and idle timeouts, set per round). Every service sets the same, so the three behave alike.
+ * statement and idle timeouts, set per round). Every service sets the same, so the three behave alike; each gives up a
+ * silent server as the server gives up a silent service ({@link PostgresSockets}).
  */
 public final class PostgresSessions {
 
@@ -29,5 +32,17 @@ public final class PostgresSessions {
             "idle_in_transaction_session_timeout", "300000");
 
     private PostgresSessions() {
+    }
+
+    /**
+     * Whatever the URL says: these session parameters, and sockets that give up a silent server about a minute after
+     * it went silent ({@link PostgresSockets}, keepalive switched on for them). For each service's
+     * {@code ConnectionFactoryOptionsBuilderCustomizer}; replaces the driver's {@code options}, {@code tcpKeepAlive}
+     * and {@code loopResources} given elsewhere.
+     */
+    public static void applyTo(ConnectionFactoryOptions.Builder options) {
+        options.option(PostgresqlConnectionFactoryProvider.OPTIONS, PARAMETERS)
+                .option(PostgresqlConnectionFactoryProvider.TCP_KEEPALIVE, true)
+                .option(PostgresqlConnectionFactoryProvider.LOOP_RESOURCES, PostgresSockets.INSTANCE);
     }
 }
