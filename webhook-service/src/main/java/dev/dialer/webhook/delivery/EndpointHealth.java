@@ -23,8 +23,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Whether a webhook's endpoint may be called, durable in {@code webhook.endpoint_state}: a 410 Gone disables it at
- * once; {@code disable-after-failures} consecutive failed tries (of any events) disable it once the first of them is
- * at least {@code disable-after} old; a success resets the count. api-service owns the configuration topic, so the
+ * once; {@code disable-after-failures} consecutive failed tries (of any events, at one URL) disable it once the first
+ * of them is at least {@code disable-after} old; a success resets the count, and so does a failure at another URL. api-service owns the configuration topic, so the
  * disable lives here, and a configuration of the webhook enabled after the disable ({@code enabled_at}: the
  * customer re-enabling it) lifts it. The table is mirrored in memory (loaded at start-up); every change is written
  * first and mirrored once written, so memory never holds what the table lacks.
@@ -78,11 +78,15 @@ final class EndpointHealth {
                   FROM disabled, unnest(CAST(:subscribers AS text[])) AS subscriber
                 ON CONFLICT DO NOTHING)
             SELECT * FROM disabled""";
+    /** A failure at another URL than the count's starts it again (see failed); a count without one goes on. */
     private static final String FAILED = """
-            INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, first_failure_at)
-            VALUES (:id, 1, :failedAt)
-            ON CONFLICT (webhook_id) DO UPDATE SET failures = s.failures + 1,
-                first_failure_at = COALESCE(s.first_failure_at, EXCLUDED.first_failure_at)
+            INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, first_failure_at, url)
+            VALUES (:id, 1, :failedAt, :url)
+            ON CONFLICT (webhook_id) DO UPDATE SET
+                failures = CASE WHEN s.url IS NULL OR s.url = EXCLUDED.url THEN s.failures + 1 ELSE 1 END,
+                first_failure_at = CASE WHEN s.url IS NULL OR s.url = EXCLUDED.url
+                    THEN COALESCE(s.first_failure_at, EXCLUDED.first_failure_at) ELSE EXCLUDED.first_failure_at END,
+                url = EXCLUDED.url
             WHERE s.disabled_at IS NULL
             RETURNING *""";
     private static final String RESET = """
@@ -227,11 +231,14 @@ final class EndpointHealth {
     }
 
     /**
-     * Counts a failed try; completes with true when the failures disabled the webhook just now.
+     * Counts a failed try; completes with true when the failures disabled the webhook just now. The count is of
+     * consecutive failures at one URL: a failure at another than the count's (the account moved the webhook, and
+     * fixed what failed) starts it again, so a new URL is not disabled at its first failure for its predecessor's.
      *
+     * @param url the URL tried
      * @param announcement the try, to be announced if it disables the webhook
      */
-    Mono<Boolean> failed(String webhookId, DeliveryAttempt announcement) {
+    Mono<Boolean> failed(String webhookId, String url, DeliveryAttempt announcement) {
         State known = states.get(webhookId);
         if (known != null && known.disabled()) {
             return Mono.just(false);
@@ -240,6 +247,7 @@ final class EndpointHealth {
         return database.sql(FAILED)
                 .bind("id", webhookId)
                 .bind("failedAt", now)
+                .bind("url", url)
                 .map(EndpointHealth::state)
                 .one()
                 .timeout(RetryStore.STATEMENT_TIMEOUT)

@@ -369,10 +369,15 @@ public final class WebhookDeliverer {
         }
         // The try that would disable the webhook, stored with the disable so that it is announced come what may.
         DeliveryAttempt disabling = attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, true);
-        if (result.reason() == Reason.GONE && task.target().kind().isWebhook()) {
+        if (result.reason() == Reason.GONE && task.target().kind().isWebhook() && !movedSince(task)) {
             return stored(health.disable(task.target().id(), EndpointHealth.GONE, disabling), untilStored)
                     .flatMap(disabledNow -> stored(dead(task, tries, result, disabledNow ? disabling : null),
                             untilStored));
+        }
+        if (result.reason() == Reason.GONE && task.target().kind().isWebhook()) {
+            // Gone from a URL the webhook no longer has: the account moved it while the try was on its way. Neither a
+            // disable nor a failure of the new URL; the event is tried again there.
+            return stored(retryOrDead(task, tries, result), untilStored);
         }
         if (result.reason() == Reason.FORBIDDEN_TARGET || result.reason() == Reason.INVALID_TARGET
                 || result.reason() == Reason.GONE) {
@@ -381,10 +386,19 @@ public final class WebhookDeliverer {
         // A 429 is the endpoint asking for time, not failing: it neither counts towards a disable nor starts the count
         // again, as it neither opens nor closes the endpoint's circuit.
         Mono<Boolean> disabledNow = task.target().kind().isWebhook() && !rateLimited(result)
-                ? health.failed(task.target().id(), disabling) : Mono.just(false);
+                ? health.failed(task.target().id(), task.target().url(), disabling) : Mono.just(false);
         return stored(disabledNow, untilStored)
                 .flatMap(disabled -> stored(disabled ? dead(task, tries, result, disabling)
                         : retryOrDead(task, tries, result), untilStored));
+    }
+
+    /**
+     * Whether the webhook tried has another URL now than the try's, as this instance's directory has it: a webhook
+     * deleted meanwhile has not moved (its {@code gone} disable concerns nobody, and is forgotten with it).
+     */
+    private boolean movedSince(DeliveryTask task) {
+        WebhookConfig now = directory.current(task.target().id());
+        return now != null && !now.url().equals(task.target().url());
     }
 
     private static boolean rateLimited(AttemptResult result) {

@@ -43,6 +43,8 @@ import reactor.test.StepVerifier;
 class EndpointHealthIT {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final String URL = "https://example.com/hook";
+    private static final String MOVED = "https://hooks.example.org/dialer";
 
     @Autowired
     DatabaseClient database;
@@ -68,10 +70,10 @@ class EndpointHealthIT {
                 "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, Instant.now().minusSeconds(60));
         EndpointHealth disabling = loaded();
         EndpointHealth other = loaded();
-        StepVerifier.create(other.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(other.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
 
         StepVerifier.create(disabling.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
-        StepVerifier.create(other.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(other.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
         StepVerifier.create(other.succeeded(id)).expectComplete().verify(WAIT);
 
         StepVerifier.create(loaded().disabled(configured)).expectNext(true).expectComplete().verify(WAIT);
@@ -92,16 +94,40 @@ class EndpointHealthIT {
     void consecutiveFailuresDisableTheWebhookOnceAndASuccessStartsTheCountAgain() {
         String id = "wh-" + UUID.randomUUID();
         EndpointHealth health = loaded(3);
-        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
         StepVerifier.create(health.succeeded(id)).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
 
-        StepVerifier.create(health.failed(id, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
         StepVerifier.create(loaded(3).disable(id, EndpointHealth.GONE, disabling(id))).expectNext(false).expectComplete()
                 .verify(WAIT);
+    }
+
+    @Test
+    void aFailureAtTheUrlTheWebhookMovedToStartsTheCountAgain() {
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth health = loaded(3);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+
+        // Two failures at the old URL and one at the new are not three in a row at one URL.
+        StepVerifier.create(health.failed(id, MOVED, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, MOVED, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, MOVED, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void aCountFromBeforeUrlsWereNotedGoesOnAtTheNextFailuresUrl() {
+        String id = "wh-" + UUID.randomUUID();
+        database.sql("INSERT INTO webhook.endpoint_state (webhook_id, failures, first_failure_at) "
+                        + "VALUES (:id, 2, now())")
+                .bind("id", id)
+                .then().block(WAIT);
+
+        StepVerifier.create(loaded(3).failed(id, URL, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
     }
 
     @Test
@@ -109,13 +135,13 @@ class EndpointHealthIT {
         String id = "wh-" + UUID.randomUUID();
         EndpointHealth failing = loaded(3);
         EndpointHealth succeeding = loaded(3);
-        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
         StepVerifier.create(succeeding.succeeded(id)).expectComplete().verify(WAIT);
 
-        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, URL, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, URL, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
     }
 
     @Test
@@ -231,7 +257,7 @@ class EndpointHealthIT {
         String disabled = "wh-" + UUID.randomUUID();
         String kept = "wh-" + UUID.randomUUID();
         EndpointHealth purging = loaded();
-        StepVerifier.create(purging.failed(failing, disabling(failing))).expectNext(false).expectComplete()
+        StepVerifier.create(purging.failed(failing, URL, disabling(failing))).expectNext(false).expectComplete()
                 .verify(WAIT);
         for (String id : List.of(disabled, kept)) {
             StepVerifier.create(purging.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(true)

@@ -53,7 +53,7 @@ class EndpointHealthTest {
 
     @Test
     void aSustainedFailureThatCouldNotBeWrittenDoesNotDisableInMemory() {
-        StepVerifier.create(health.failed("wh-1", DISABLING))
+        StepVerifier.create(health.failed("wh-1", "https://example.com/hook", DISABLING))
                 .expectError()
                 .verify(Duration.ofSeconds(10));
 

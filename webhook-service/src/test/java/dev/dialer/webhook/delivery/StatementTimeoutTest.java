@@ -87,7 +87,7 @@ class StatementTimeoutTest {
                 () -> store.deadLetter(FIRST, 1, Reason.UNKNOWN_WEBHOOK),
                 () -> store.deadLetter(CLAIMED, 2, Reason.UNKNOWN_WEBHOOK),
                 () -> health.disable("wh-1", EndpointHealth.GONE, DISABLING),
-                () -> health.failed("wh-1", DISABLING),
+                () -> health.failed("wh-1", "https://example.com/hook", DISABLING),
                 () -> health.succeeded("wh-1")));
     }
 

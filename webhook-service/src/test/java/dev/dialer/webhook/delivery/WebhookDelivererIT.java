@@ -35,6 +35,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import tools.jackson.databind.JsonNode;
 
@@ -142,6 +143,28 @@ class WebhookDelivererIT {
         assertThat(announced.path("outcome").asString()).isEqualTo("dead");
         assertThat(announced.path("status_code").asInt()).isEqualTo(410);
         assertThat(announced.path("endpoint_disabled").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aGoneFromTheUrlTheWebhookWasMovedFromMeanwhileNeitherDisablesItNorCountsAndTheEventIsTriedAgain() {
+        String account = "acc-" + UUID.randomUUID();
+        String webhookId = webhook(account);
+        // The account moves the webhook while the try to its old URL is on its way, which answers 410 Gone.
+        WebhookTransport movedMeanwhile = (method, url, headers, body) -> Mono.fromCallable(() -> {
+            publishWebhook(new WebhookConfig(webhookId, account, "https://moved.test/hook", "test", SECRET, true,
+                    Instant.now()));
+            await().atMost(WAIT).until(() -> directory.current(webhookId).url().equals("https://moved.test/hook"));
+            return AttemptResult.answered(410, Duration.ZERO);
+        }).subscribeOn(Schedulers.boundedElastic());
+        DeliveryTask task = webhookEvent(webhookId, account);
+
+        StepVerifier.create(deliverer(movedMeanwhile, record -> Mono.empty()).deliver(task))
+                .expectComplete().verify(WAIT);
+
+        assertThat(failures(webhookId)).as("no state: neither disabled nor counted").isNull();
+        assertThat(retryRow(task.eventId())).as("to be tried again, at the new URL").isEqualTo("1");
+        assertThat(attempts(task.eventId())).singleElement()
+                .satisfies(attempt -> assertThat(attempt).startsWith("1:retrying:"));
     }
 
     @Test
