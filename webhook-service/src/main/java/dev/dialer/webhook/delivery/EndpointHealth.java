@@ -24,10 +24,11 @@ import reactor.core.publisher.Mono;
 /**
  * Whether a webhook's endpoint may be called, durable in {@code webhook.endpoint_state}: a 410 Gone disables it at
  * once; {@code disable-after-failures} consecutive failed tries (of any events, at one URL) disable it once the first
- * of them is at least {@code disable-after} old; a success resets the count, and so does a failure at another URL. api-service owns the configuration topic, so the
- * disable lives here, and a configuration of the webhook enabled after the disable ({@code enabled_at}: the
- * customer re-enabling it) lifts it. The table is mirrored in memory (loaded at start-up); every change is written
- * first and mirrored once written, so memory never holds what the table lacks.
+ * of them is at least {@code disable-after} old; a success resets the count, and so does a failure at another URL.
+ * api-service owns the configuration topic, so the disable lives here, and a configuration of the webhook enabled
+ * after the disable ({@code enabled_at}: the customer re-enabling it) lifts it. The table is mirrored in memory
+ * (loaded at start-up); every change is written first and mirrored once written, so memory never holds what the
+ * table lacks.
  *
  * <p>Several instances share the table, each with its own memory. Only a re-enable removes a disable: counting a
  * failure or a success leaves a row whose {@code disabled_at} is set alone, and the instance then reads the row
