@@ -41,7 +41,7 @@ class SipStatusReportsTest {
             status(AttemptStatus.FAILED, "failed", 404, "Not Found", null),
             status(AttemptStatus.FAILED, "failed", null, "no response from the trunk", null),
             status(AttemptStatus.NO_ANSWER, "no-answer", 487, "Request Terminated", null),
-            status(AttemptStatus.CANCELED, "canceled", 200, "answered as we cancelled", null),
+            status(AttemptStatus.CANCELED, "canceled", 487, "Request Terminated", null),
             // A ringing call and an answered one found orphaned at start-up, ended by the dispatcher that took them.
             new CarrierCallback("r-1", 2, AttemptStatus.FAILED, "failed", "call-1@10.0.0.1", null,
                     "the dispatcher restarted while the call rang", null, null, "dispatcher_restart", 3, true),

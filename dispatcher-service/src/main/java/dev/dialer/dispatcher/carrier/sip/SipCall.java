@@ -40,8 +40,9 @@ import reactor.core.scheduler.Scheduler;
  * one call, so the fields need no locks.
  *
  * <p>Rules: CANCEL only after a provisional response (a ring timeout or hang-up before one waits for it); a 200 that
- * crosses our CANCEL is acknowledged and then ended with BYE; an INVITE whose final answer does not follow our CANCEL
- * in time is given up as if the 487 had come; an answered call is ended with BYE at its time limit.
+ * crosses our CANCEL, or comes while one waits, is an answer like any (someone picked up); an INVITE whose final
+ * answer does not follow our CANCEL in time is given up as if the 487 had come; an answered call is ended with BYE at
+ * its time limit.
  * The attempt status each step produces is returned as {@link CarrierCallback}s, in order.
  *
  * <p>What must survive the process ({@link SipDialog}: the INVITE's identity, then the dialog's) changes with the state;
@@ -414,23 +415,14 @@ final class SipCall {
         }
         String reason = event.getResponse().getReasonPhrase();
         if (cancelled != null || pendingCancel != null) {
-            // The answer is taken once it is acknowledged: an ACK that could not be sent ends the call here, and the
-            // trunk's next copy of the 2xx is then acknowledged and hung up as an answer after the end, not ignored as
-            // this one again while someone holds a silent line.
-            dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
-            answeredTags.add(toTag(event.getResponse()));
-            this.dialog = dialog;
-            cancelTimer(ringTimer);
-            // The callee answered as we gave up: nobody is there to talk to, so end it at once.
-            session.bye(dialog);
-            Cancel why = cancelled != null ? cancelled : pendingCancel;
-            log.info("SIP call {}: 200 crossed our CANCEL ({}); acknowledged and ended with BYE", callId, why);
-            if (why == Cancel.HANG_UP) {
-                end(out, AttemptStatus.CANCELED, "canceled", 200, "answered as we cancelled");
-            } else {
-                end(out, AttemptStatus.NO_ANSWER, "no-answer", 200, "answered after the ring timeout");
-            }
-            return;
+            // The callee answered as we gave up (a 200 crossing our CANCEL, or one that came before any provisional
+            // answer let a CANCEL go out): someone picked up, and is not cut off. The call is answered as any other,
+            // and ends as answered calls end, as a cancel too late for a Voice Gateway's call does (decision 0059).
+            log.info("SIP call {}: answered as we gave up on it ({}); the call goes on", callId,
+                    cancelled != null ? cancelled : pendingCancel);
+            cancelled = null;
+            pendingCancel = null;
+            cancelTimer(answerTimer);
         }
         ackTag = toTag(event.getResponse());
         answeredTags.add(ackTag);
@@ -591,7 +583,12 @@ final class SipCall {
                     hangUpAnswered(out);
                 }
             }
-            case CANCEL_UNANSWERED -> abandonInvite(out);
+            case CANCEL_UNANSWERED -> {
+                // Its timer's signal may already be on its way when an answer takes the cancel back.
+                if (cancelled != null) {
+                    abandonInvite(out);
+                }
+            }
             case SEND_INVITE -> sendKeptInvite(out);
             // Changes nothing: a pending ACK is sent before any event is handled ({@link #step}).
             case SEND_ACK -> { }

@@ -126,8 +126,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Map<String, SipDialog> cancelledOrphans = new ConcurrentHashMap<>();
     /**
      * Calls that ended here lately, by Call-ID, for {@link #endedKept}: a 2xx to an INVITE after its call ended (it
-     * crossed our CANCEL, or came after the INVITE was given up) is acknowledged and the call ended with BYE, so that
-     * a callee who picked up is not left in silence until the trunk gives up.
+     * came after the INVITE was given up, or after the call's end was reported) is acknowledged and the call ended
+     * with BYE, so that a callee who picked up is not left in silence until the trunk gives up.
      */
     private final Map<String, Ended> recentlyEnded = new ConcurrentHashMap<>();
     /** How long a 2xx may trail its call's end: 64 × the trunk's T1, as long as a UAS retransmits it. */

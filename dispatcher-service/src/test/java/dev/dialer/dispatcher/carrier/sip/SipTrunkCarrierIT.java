@@ -674,14 +674,29 @@ class SipTrunkCarrierIT {
     }
 
     @Test
-    void answerThatCrossesOurCancelIsAcknowledgedThenEndedWithBye() throws Exception {
+    void anAnswerThatCrossesOurCancelAtTheRingTimeoutIsAnAnsweredCallThatTalksOn() throws Exception {
         start("answer-crossing-cancel");
 
         place(Map.of("timeout", 1));
 
-        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+        // Neither a no-answer (which would be dialled again) nor cut off: the callee hangs up after a moment.
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
         assertThat(last().sipStatus()).isEqualTo(200);
-        assertThat(sipp.awaitExit(WAIT)).as("sipp received our ACK and BYE: %s", sipp.output()).isZero();
+        assertThat(last().durationSeconds()).isNotNull().isGreaterThanOrEqualTo(1);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp had our ACK, and our 200 to its BYE: %s", sipp.output()).isZero();
+    }
+
+    @Test
+    void anAnswerBeforeAnyProvisionalOneAfterTheRingTimeoutFiredIsAnAnsweredCall() throws Exception {
+        start("answer-before-any-provisional");
+
+        // The ring timeout fires while no provisional answer has come, so no CANCEL may go out yet; the 200 comes.
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.IN_PROGRESS, AttemptStatus.COMPLETED);
+        assertThat(last().sipStatus()).isEqualTo(200);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp had our ACK, and our 200 to its BYE: %s", sipp.output()).isZero();
     }
 
     @Test
