@@ -24,8 +24,10 @@ import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.client.ReactorResourceFactory;
 
 /**
  * The whole dialer in one JVM on its embedded default: PostgreSQL, a Kafka broker, the carrier simulator and the
@@ -275,10 +277,34 @@ public final class StandaloneStack implements AutoCloseable {
         long began = System.nanoTime();
         ConfigurableApplicationContext context = new SpringApplicationBuilder(application)
                 .properties("spring.config.name=" + name)
+                .initializers(StandaloneStack::ownNettyResources)
                 .run(args.toArray(String[]::new));
         log.info("{} started on port {} in {} ms", name, context.getEnvironment().getProperty("local.server.port"),
                 (System.nanoTime() - began) / 1_000_000);
         return context;
+    }
+
+    /**
+     * The service's HTTP server and clients on Reactor Netty resources of its own, not the process's global ones: a
+     * service's context disposes of global resources as it closes, and the services close one after another (api
+     * first), so the next would lose its HTTP server, its carrier client and the simulator's server while it still
+     * drains its dials and takes their callbacks.
+     */
+    private static void ownNettyResources(ConfigurableApplicationContext context) {
+        context.getBeanFactory().addBeanPostProcessor(new BeanPostProcessor() {
+            @Override
+            public Object postProcessBeforeInitialization(Object bean, String name) {
+                if (bean instanceof ReactorResourceFactory resources) {
+                    resources.setUseGlobalResources(false);
+                }
+                return bean;
+            }
+        });
+    }
+
+    /** The running service's context, by its name in {@code services}; for tests. */
+    ConfigurableApplicationContext service(String name) {
+        return services.get(name);
     }
 
     public String demoApiKey() {
