@@ -195,7 +195,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
     void aRingingCallTakenOverElsewhereWhoseAnswerCrossesItsCancelIsAcknowledgedAndHungUpHere() throws Exception {
         // The lease renewal (every second) finds the call gone and cancels it; the callee answers as the CANCEL
         // arrives, to this process, which alone can end that call: its ACK and BYE are in the stack's dialog.
-        takenOverWhile("answer-crossing-cancel", AttemptStatus.RINGING, Duration.ofSeconds(3),
+        takenOverWhile("answer-crossing-taken-over-cancel", AttemptStatus.RINGING, Duration.ofSeconds(3),
                 (carrier, placed) -> { });
     }
 
