@@ -652,6 +652,30 @@ class CallsReadModelIT extends RunningApiService {
     }
 
     @Test
+    void aForeignIdsCallsAreReadNewestFirstFromTheirOwnIndexOnEveryPage() throws Exception {
+        // One reference given to many sends' recipients, among the account's other calls and other references.
+        String account = "it-plan-foreign-" + UUID.randomUUID();
+        try (Connection connection = database(); Statement statement = connection.createStatement()) {
+            statement.execute("""
+                    INSERT INTO api.calls (id, account_id, caller_id, callee, status, foreign_id, created_at,
+                                           updated_at)
+                    SELECT gen_random_uuid()::text, '%s', '918068281234', '+919876543210', 'completed',
+                           CASE WHEN i %% 3 = 0 THEN 'promo-07' WHEN i %% 3 = 1 THEN 'ref-' || i END,
+                           now() - i * interval '1 second', now()
+                      FROM generate_series(1, 6000) AS i""".formatted(account));
+            statement.execute("ANALYZE api.calls");
+        }
+
+        String first = ListPlans.pageOfForeignId(db, transactions, account, "promo-07", null);
+        String later = ListPlans.pageOfForeignId(db, transactions, account, "promo-07",
+                Instant.now().minusSeconds(3000));
+
+        assertThat(List.of(first, later)).allSatisfy(plan -> assertThat(plan)
+                .contains("Index Scan Backward using calls_account_foreign_created_idx")
+                .doesNotContain("Sort").doesNotContain("Seq Scan"));
+    }
+
+    @Test
     void theIndexMigrationRunAgainAfterAnInterruptedBuildRebuildsTheIndexInsteadOfKeepingAnInvalidOne()
             throws Exception {
         String script;

@@ -20,9 +20,19 @@ public final class ListPlans {
      */
     public static String page(DatabaseClient db, ReactiveTransactionManager transactions, String account,
                               String campaign, String status, Instant after) {
+        return page(db, transactions, account, new CallQueries.Filter(campaign, status, null), after);
+    }
+
+    /** As {@link #page(DatabaseClient, ReactiveTransactionManager, String, String, String, Instant)}, by foreign_id. */
+    public static String pageOfForeignId(DatabaseClient db, ReactiveTransactionManager transactions, String account,
+                                         String foreignId, Instant after) {
+        return page(db, transactions, account, new CallQueries.Filter(null, null, foreignId), after);
+    }
+
+    private static String page(DatabaseClient db, ReactiveTransactionManager transactions, String account,
+                               CallQueries.Filter filter, Instant after) {
         String cursor = after == null ? null : new CallQueries.Cursor(after, "z").encode();
-        CallQueries.Statement page = CallQueries.listing(account, new CallQueries.Filter(campaign, status, null),
-                cursor, 50);
+        CallQueries.Statement page = CallQueries.listing(account, filter, cursor, 50);
         return db.sql("SET LOCAL enable_seqscan = off").then()
                 .then(page.on(db, "EXPLAIN ").map(row -> row.get(0, String.class)).all()
                         .collect(Collectors.joining("\n")))
