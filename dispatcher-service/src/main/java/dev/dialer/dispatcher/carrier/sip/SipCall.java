@@ -417,7 +417,8 @@ final class SipCall {
         if (cancelled != null || pendingCancel != null) {
             // The callee answered as we gave up (a 200 crossing our CANCEL, or one that came before any provisional
             // answer let a CANCEL go out): someone picked up, and is not cut off. The call is answered as any other,
-            // and ends as answered calls end, as a cancel too late for a Voice Gateway's call does (decision 0059).
+            // and ends as answered calls end, as a cancel too late for a Voice Gateway's call does (decision 0059;
+            // with no cancel_rejected event: the cancel was applied to a ringing call).
             log.info("SIP call {}: answered as we gave up on it ({}); the call goes on", callId,
                     cancelled != null ? cancelled : pendingCancel);
             cancelled = null;
