@@ -35,4 +35,20 @@ public record DncEntry(int version, String accountId, String number, String reas
     public static String key(String accountId, String number) {
         return accountId + ":" + number;
     }
+
+    /**
+     * A record key as the key a dial looks up, {@code <account>:<E.164>}, when its number part reads as a number in
+     * international form, with or without its {@code +} ({@code acct:+4402071234567} and {@code acct:442071234567}
+     * are {@code acct:+442071234567}); otherwise the key as it is. For a record whose value cannot be read, whose key
+     * alone says which number it asks to spare.
+     */
+    public static String canonicalKeyOf(String recordKey) {
+        int colon = recordKey.lastIndexOf(':');
+        if (colon < 0) {
+            return recordKey;
+        }
+        String number = recordKey.substring(colon + 1).strip();
+        PhoneNumbers.Result canonical = PhoneNumbers.normalize(number.startsWith("+") ? number : "+" + number, null);
+        return canonical.valid() ? key(recordKey.substring(0, colon), canonical.e164()) : recordKey;
+    }
 }

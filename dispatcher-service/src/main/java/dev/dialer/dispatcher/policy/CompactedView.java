@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,10 +61,18 @@ final class CompactedView<V> {
      */
     private volatile Sinks.Many<V> applied;
     private final boolean announces;
-    /** Whether an unreadable record holds its key as present ({@link #heldUnread}). */
-    private final boolean holdsUnreadable;
-    /** Keys whose latest record could not be read, held as present while {@link #holdsUnreadable}. */
-    private final Set<String> heldUnread = ConcurrentHashMap.newKeySet();
+    /**
+     * The key an unreadable record holds as present ({@link #heldUnread}), from its record key; null where an
+     * unreadable record holds nothing.
+     */
+    private final UnaryOperator<String> heldAs;
+    /**
+     * Keys held as present because the latest record of each of these record keys could not be read: a key a lookup
+     * asks for ({@link #heldAs}), with the record keys that hold it (several spellings of one number may).
+     */
+    private final Map<String, Set<String>> heldUnread = new ConcurrentHashMap<>();
+    /** Record key to the key its unreadable record holds. */
+    private final Map<String, String> heldUnreadAs = new ConcurrentHashMap<>();
     private final Counter unreadable;
     private final Counter misfiledRecords;
     private final Counter readFailures;
@@ -78,9 +87,20 @@ final class CompactedView<V> {
     CompactedView(String name, Class<V> type, ContractSchema schema, Function<V, String> keyOf,
                   Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, boolean announces,
                   boolean holdsUnreadable, MeterRegistry registry) {
+        this(name, type, schema, keyOf, records, caughtUp, announces, holdsUnreadable ? UnaryOperator.identity() : null,
+                registry);
+    }
+
+    /**
+     * @param heldAs the key an unreadable record holds as present, from its record key (null: it holds nothing): the
+     *               key a lookup asks for, so that a record keyed in another spelling of it spares it too
+     */
+    CompactedView(String name, Class<V> type, ContractSchema schema, Function<V, String> keyOf,
+                  Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, boolean announces,
+                  UnaryOperator<String> heldAs, MeterRegistry registry) {
         this.name = name;
         this.announces = announces;
-        this.holdsUnreadable = holdsUnreadable;
+        this.heldAs = heldAs;
         this.type = type;
         this.schema = schema;
         this.keyOf = keyOf;
@@ -153,7 +173,7 @@ final class CompactedView<V> {
      * while another thread applies it.
      */
     boolean contains(String key) {
-        return heldUnread.contains(key) || misfiledValues.containsKey(key) || entries.containsKey(key);
+        return heldUnread.containsKey(key) || misfiledValues.containsKey(key) || entries.containsKey(key);
     }
 
     /**
@@ -195,9 +215,9 @@ final class CompactedView<V> {
             unreadable.increment();
             // Named by its offset, not its key: the DNC view's keys are callees' numbers (docs/monitoring.md, "Logs").
             log.warn("{} record at {}-{}@{} could not be read{}: {}", name, record.topic(), record.partition(),
-                    record.offset(), holdsUnreadable ? " (its key is held as present)" : "", e.getMessage());
-            if (holdsUnreadable) {
-                heldUnread.add(key);
+                    record.offset(), heldAs != null ? " (its key is held as present)" : "", e.getMessage());
+            if (heldAs != null) {
+                holdUnread(key);
             }
             return;
         }
@@ -230,13 +250,38 @@ final class CompactedView<V> {
             }
             entries.remove(key);
         }
-        heldUnread.remove(key);
+        releaseUnread(key);
     }
 
     private void remove(String key) {
-        heldUnread.remove(key);
+        releaseUnread(key);
         entries.remove(key);
         dropMisfiled(key);
+    }
+
+    /** Holds the key the unreadable record of {@code key} names, the new hold made before the old one goes. */
+    private void holdUnread(String key) {
+        String held = heldAs.apply(key);
+        heldUnread.computeIfAbsent(held, k -> ConcurrentHashMap.newKeySet()).add(key);
+        String before = heldUnreadAs.put(key, held);
+        if (before != null && !before.equals(held)) {
+            dropHold(before, key);
+        }
+    }
+
+    /** Takes away what an unreadable record of {@code key} held. */
+    private void releaseUnread(String key) {
+        String held = heldUnreadAs.remove(key);
+        if (held != null) {
+            dropHold(held, key);
+        }
+    }
+
+    private void dropHold(String held, String key) {
+        heldUnread.computeIfPresent(held, (k, keys) -> {
+            keys.remove(key);
+            return keys.isEmpty() ? null : keys;
+        });
     }
 
     /** Takes away what the record of {@code key} held under another key. */

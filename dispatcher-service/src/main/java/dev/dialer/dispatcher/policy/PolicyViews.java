@@ -11,6 +11,7 @@ import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -38,21 +39,22 @@ class PolicyViews {
     PolicyViews(KafkaSettings kafka, PolicyProperties properties, MeterRegistry registry) {
         this.defaultWindow = properties.defaultWindow();
         // A DNC record that cannot be read still lists its key: the number is not called.
-        this.dnc = view("dnc", DncEntry.class, "dnc-entry", DncEntry::canonicalKey, Topics.DNC, false, true, kafka,
-                registry);
+        // An unreadable DNC record holds its number listed, under the key a dial looks up whatever its own spelling.
+        this.dnc = view("dnc", DncEntry.class, "dnc-entry", DncEntry::canonicalKey, Topics.DNC, false,
+                DncEntry::canonicalKeyOf, kafka, registry);
         this.settings = view("account-settings", AccountSettings.class, "account-settings", AccountSettings::accountId,
-                Topics.ACCOUNT_CONFIG, false, false, kafka, registry);
+                Topics.ACCOUNT_CONFIG, false, null, kafka, registry);
         this.controls = view("call-control", CallControl.class, "call-control", CallControl::key,
-                Topics.CALL_CONTROL, true, false, kafka, registry);
+                Topics.CALL_CONTROL, true, null, kafka, registry);
     }
 
     /** The view of {@code topic}, its values read against {@code schemas/<schema>.v1.json}. */
     private static <V> CompactedView<V> view(String name, Class<V> type, String schema, Function<V, String> keyOf,
-                                             String topic, boolean announces, boolean holdsUnreadable,
+                                             String topic, boolean announces, UnaryOperator<String> unreadableHeldAs,
                                              KafkaSettings kafka, MeterRegistry registry) {
         CompactedTopicReader reader = new CompactedTopicReader(kafka, topic);
         return new CompactedView<>(name, type, ContractSchema.of("schemas/" + schema + ".v1.json"), keyOf,
-                reader::records, reader.caughtUp(), announces, holdsUnreadable, registry);
+                reader::records, reader.caughtUp(), announces, unreadableHeldAs, registry);
     }
 
     /** Reads the three topics until cancelled. */

@@ -111,6 +111,23 @@ class CompactedViewTest {
     }
 
     @Test
+    void anUnreadableRecordKeyedInAnotherSpellingOfItsNumberHoldsTheNumberADialLooksUp() {
+        // An outside writer's keys: a trunk prefix left in, and the + left out.
+        String withTrunkZero = "acct:+4402071234567";
+        String withoutPlus = "acct:442071234567";
+        String looked = DncEntry.key("acct", "+442071234567");
+        String unreadable = "{\"version\":2,\"account_id\":\"acct\",\"number\":\"+442071234567\"}";
+        topic.add(record(withTrunkZero, unreadable));
+        topic.add(record(withoutPlus, unreadable));
+        assertThat(read().contains(looked)).as("held under the key a dial looks up").isTrue();
+
+        remove(withTrunkZero);
+        assertThat(read().contains(looked)).as("still held by the other spelling's record").isTrue();
+        remove(withoutPlus);
+        assertThat(read().contains(looked)).as("both tombstoned").isFalse();
+    }
+
+    @Test
     void aListedNumberWhoseEntryIsPublishedAgainNeverReadsAsUnlistedMeanwhile() throws Exception {
         // Its reason changed, or its list imported again: the same key, published again and again (now and then in a
         // form the schema refuses, which holds it listed), applied on the reader's thread while the dial-time gate
@@ -200,11 +217,12 @@ class CompactedViewTest {
                 .isEqualTo(1);
     }
 
+    /** The topic read into a view as the dispatcher's DNC view is made. */
     private CompactedView<DncEntry> read() {
         registry.clear();
         CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
                 ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey,
-                () -> Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, true, registry);
+                () -> Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, DncEntry::canonicalKeyOf, registry);
         view.follow().block();
         return view;
     }
