@@ -37,10 +37,11 @@ public record DncEntry(int version, String accountId, String number, String reas
     }
 
     /**
-     * A record key as the key a dial looks up, {@code <account>:<E.164>}, when its number part reads as a number in
-     * international form, with or without its {@code +} ({@code acct:+4402071234567} and {@code acct:442071234567}
+     * A record key as the key a dial looks up, {@code <account>:<E.164>}, when its number part is written in
+     * international form, after {@code +} or {@code 00} ({@code acct:+4402071234567} and {@code acct:00442071234567}
      * are {@code acct:+442071234567}); otherwise the key as it is. For a record whose value cannot be read, whose key
-     * alone says which number it asks to spare.
+     * alone says which number it asks to spare. Digits without either are not read as international: they may be a
+     * national number, and a guess would spare a stranger's number instead (decision 0120).
      */
     public static String canonicalKeyOf(String recordKey) {
         int colon = recordKey.lastIndexOf(':');
@@ -48,7 +49,10 @@ public record DncEntry(int version, String accountId, String number, String reas
             return recordKey;
         }
         String number = recordKey.substring(colon + 1).strip();
-        PhoneNumbers.Result canonical = PhoneNumbers.normalize(number.startsWith("+") ? number : "+" + number, null);
+        if (!number.startsWith("+") && !number.startsWith("00")) {
+            return recordKey;
+        }
+        PhoneNumbers.Result canonical = PhoneNumbers.normalize(number, null);
         return canonical.valid() ? key(recordKey.substring(0, colon), canonical.e164()) : recordKey;
     }
 }

@@ -112,19 +112,32 @@ class CompactedViewTest {
 
     @Test
     void anUnreadableRecordKeyedInAnotherSpellingOfItsNumberHoldsTheNumberADialLooksUp() {
-        // An outside writer's keys: a trunk prefix left in, and the + left out.
+        // An outside writer's keys: a trunk prefix left in, and the international prefix instead of the +.
         String withTrunkZero = "acct:+4402071234567";
-        String withoutPlus = "acct:442071234567";
+        String withPrefix = "acct:00442071234567";
         String looked = DncEntry.key("acct", "+442071234567");
         String unreadable = "{\"version\":2,\"account_id\":\"acct\",\"number\":\"+442071234567\"}";
         topic.add(record(withTrunkZero, unreadable));
-        topic.add(record(withoutPlus, unreadable));
+        topic.add(record(withPrefix, unreadable));
         assertThat(read().contains(looked)).as("held under the key a dial looks up").isTrue();
 
         remove(withTrunkZero);
         assertThat(read().contains(looked)).as("still held by the other spelling's record").isTrue();
-        remove(withoutPlus);
+        remove(withPrefix);
         assertThat(read().contains(looked)).as("both tombstoned").isFalse();
+    }
+
+    @Test
+    void anUnreadableRecordKeyedByDigitsAloneIsNotTakenForAnInternationalNumber() {
+        // India's 06598765432 written without its country code: read as +65 98765432, it would spare a Singapore
+        // number nobody listed. Held as it came, it spares no number a dial looks up.
+        String unreadable = "{\"version\":2,\"account_id\":\"acct\",\"number\":\"6598765432\"}";
+        topic.add(record("acct:6598765432", unreadable));
+
+        CompactedView<DncEntry> view = read();
+
+        assertThat(view.contains("acct:6598765432")).isTrue();
+        assertThat(view.contains(DncEntry.key("acct", "+6598765432"))).isFalse();
     }
 
     @Test
