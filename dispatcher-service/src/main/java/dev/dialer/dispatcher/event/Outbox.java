@@ -469,10 +469,6 @@ class Outbox {
      */
     record PendingEvent(long id, String requestId, String payload, Instant createdAt, String traceparent,
                         Integer heldBehind) {
-
-        PendingEvent(long id, String requestId, String payload, Instant createdAt, String traceparent) {
-            this(id, requestId, payload, createdAt, traceparent, null);
-        }
     }
 
     /** How many rows wait, and since when. */

@@ -84,13 +84,6 @@ final class CompactedView<V> {
      * @param holdsUnreadable whether a record that cannot be read holds its key as present: where a key present is
      *               the safe side (a number on the DNC list is not called), every dispatcher then holds it alike
      */
-    CompactedView(String name, Class<V> type, ContractSchema schema, Function<V, String> keyOf,
-                  Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, boolean announces,
-                  boolean holdsUnreadable, MeterRegistry registry) {
-        this(name, type, schema, keyOf, records, caughtUp, announces, holdsUnreadable ? UnaryOperator.identity() : null,
-                registry);
-    }
-
     /**
      * @param heldAs the key an unreadable record holds as present, from its record key (null: it holds nothing): the
      *               key a lookup asks for, so that a record keyed in another spelling of it spares it too
@@ -259,14 +252,14 @@ final class CompactedView<V> {
         dropMisfiled(key);
     }
 
-    /** Holds the key the unreadable record of {@code key} names, the new hold made before the old one goes. */
+    /**
+     * Holds the key the unreadable record of {@code key} names: always the same for one record key, so a hold it had
+     * already stays as it is.
+     */
     private void holdUnread(String key) {
         String held = heldAs.apply(key);
         heldUnread.computeIfAbsent(held, k -> ConcurrentHashMap.newKeySet()).add(key);
-        String before = heldUnreadAs.put(key, held);
-        if (before != null && !before.equals(held)) {
-            dropHold(before, key);
-        }
+        heldUnreadAs.put(key, held);
     }
 
     /** Takes away what an unreadable record of {@code key} held. */

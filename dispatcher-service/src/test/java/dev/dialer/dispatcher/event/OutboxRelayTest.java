@@ -360,13 +360,14 @@ class OutboxRelayTest {
         void add(int events) {
             IntStream.range(0, events).forEach(ignored -> {
                 int id = added.incrementAndGet();
-                unsent.add(new PendingEvent(id, "request-" + id, "event-" + id, Instant.EPOCH.plusSeconds(id), null));
+                unsent.add(new PendingEvent(id, "request-" + id, "event-" + id, Instant.EPOCH.plusSeconds(id), null,
+                        null));
             });
         }
 
         void add(String requestId) {
             int id = added.incrementAndGet();
-            unsent.add(new PendingEvent(id, requestId, "event-" + id, Instant.EPOCH.plusSeconds(id), null));
+            unsent.add(new PendingEvent(id, requestId, "event-" + id, Instant.EPOCH.plusSeconds(id), null, null));
         }
 
         void lockHangs(boolean hangs) {

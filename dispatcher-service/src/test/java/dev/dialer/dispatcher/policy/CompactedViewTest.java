@@ -151,7 +151,7 @@ class CompactedViewTest {
         Sinks.Many<InboundRecord> records = Sinks.many().unicast().onBackpressureBuffer();
         CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
                 ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey, records::asFlux,
-                Mono.empty(), false, true, registry);
+                Mono.empty(), false, DncEntry::canonicalKeyOf, registry);
         CountDownLatch listed = new CountDownLatch(1);
         AtomicBoolean applying = new AtomicBoolean(true);
         AtomicLong looks = new AtomicLong();
@@ -220,7 +220,8 @@ class CompactedViewTest {
         CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
                 ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey,
                 () -> reads.incrementAndGet() == 1 ? Flux.error(new IllegalStateException("not authorized to read"))
-                        : Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, true, registry);
+                        : Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, DncEntry::canonicalKeyOf,
+                registry);
 
         view.follow().block(java.time.Duration.ofSeconds(10));
 

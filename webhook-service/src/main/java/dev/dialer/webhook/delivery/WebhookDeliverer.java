@@ -369,15 +369,15 @@ public final class WebhookDeliverer {
         }
         // The try that would disable the webhook, stored with the disable so that it is announced come what may.
         DeliveryAttempt disabling = attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, true);
-        if (result.reason() == Reason.GONE && task.target().kind().isWebhook() && !movedSince(task)) {
+        if (result.reason() == Reason.GONE && task.target().kind().isWebhook()) {
+            if (movedSince(task)) {
+                // Gone from a URL the webhook no longer has: the account moved it while the try was on its way.
+                // Neither a disable nor a failure of the new URL; the event is tried again there.
+                return stored(retryOrDead(task, tries, result), untilStored);
+            }
             return stored(health.disable(task.target().id(), EndpointHealth.GONE, disabling), untilStored)
                     .flatMap(disabledNow -> stored(dead(task, tries, result, disabledNow ? disabling : null),
                             untilStored));
-        }
-        if (result.reason() == Reason.GONE && task.target().kind().isWebhook()) {
-            // Gone from a URL the webhook no longer has: the account moved it while the try was on its way. Neither a
-            // disable nor a failure of the new URL; the event is tried again there.
-            return stored(retryOrDead(task, tries, result), untilStored);
         }
         if (result.reason() == Reason.FORBIDDEN_TARGET || result.reason() == Reason.INVALID_TARGET
                 || result.reason() == Reason.GONE) {
