@@ -27,6 +27,9 @@ import org.springframework.validation.annotation.Validated;
  *                             calls once more: its gate may have read the campaign as paused just before the resume
  *                             reached its view, and written its call as paused after the release; longer than a
  *                             gate's deferral takes
+ * @param viewLook             how often each policy view (DNC list, account settings, call controls) is looked at to
+ *                             tell how current it is ({@code dialer.dispatcher.policy.view.staleness}): a view known
+ *                             current stays within about this much of its topic
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.policy")
@@ -38,7 +41,8 @@ record PolicyProperties(
         @DefaultValue("16") int controlConcurrency,
         @DefaultValue("PT10M") @NotNull Duration cancelSweepInterval,
         @DefaultValue("PT1M") @NotNull Duration controlClaimLease,
-        @DefaultValue("PT30S") @NotNull Duration releaseAgainAfter) {
+        @DefaultValue("PT30S") @NotNull Duration releaseAgainAfter,
+        @DefaultValue("PT10S") @NotNull Duration viewLook) {
 
     PolicyProperties {
         if (defaultCallingWindow != null && defaultCallingWindow.matches("\\d{2}:\\d{2}-\\d{2}:\\d{2}")) {
@@ -49,6 +53,7 @@ record PolicyProperties(
         requirePositive("cancel-sweep-interval", cancelSweepInterval);
         requirePositive("control-claim-lease", controlClaimLease);
         requirePositive("release-again-after", releaseAgainAfter);
+        requirePositive("view-look", viewLook);
         if (controlConcurrency < 1) {
             throw new IllegalArgumentException("dialer.dispatcher.policy.control-concurrency must be at least 1");
         }

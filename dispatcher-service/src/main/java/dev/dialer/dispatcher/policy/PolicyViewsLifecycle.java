@@ -21,8 +21,11 @@ import reactor.core.publisher.Mono;
 /**
  * Reads the policy topics and acts on controls from start to stop, and reports {@code policyViews} in the readiness
  * group: DOWN until the DNC list, account settings and call controls are read in full (the gate decides nothing
- * before that either), and again if reading ends. Starts before the command pipeline, creating the dialer's topics if
- * they do not exist yet.
+ * before that either), and again if reading ends. It names how long ago each view was last known current
+ * ({@code staleness-seconds}); a view fallen behind leaves the service ready (the alert on
+ * {@code dialer.dispatcher.policy.view.staleness} tells of it; decision 0171): every dispatcher reads the same
+ * topics, and taking them all out of service would stop the callbacks of the calls they are dialling. Starts before
+ * the command pipeline, creating the dialer's topics if they do not exist yet.
  */
 @Component("policyViewsHealthIndicator")
 public class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
@@ -121,6 +124,7 @@ public class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
         return (reading && views.isReady() ? Health.up() : Health.down())
                 .withDetail("caught-up", views.isReady())
                 .withDetail("topics", TOPICS)
+                .withDetail("staleness-seconds", views.staleness())
                 .build();
     }
 }

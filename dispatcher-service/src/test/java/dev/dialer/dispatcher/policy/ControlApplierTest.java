@@ -79,7 +79,8 @@ class ControlApplierTest {
         when(ledger.renewControl(anyString())).thenReturn(Mono.empty());
         when(ledger.releaseControl(anyString())).thenReturn(Mono.empty());
         PolicyProperties properties = new PolicyProperties("09:00-21:00", Duration.ofMinutes(5),
-                Duration.ofSeconds(10), 16, Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofSeconds(30));
+                Duration.ofSeconds(10), 16, Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofSeconds(30),
+                Duration.ofSeconds(10));
         return new ControlApplier(null, ledger, null, null, properties, new PolicyMetrics(registry),
                 Clock.systemUTC(), null);
     }

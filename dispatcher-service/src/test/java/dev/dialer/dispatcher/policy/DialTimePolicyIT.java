@@ -692,6 +692,30 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void eachViewIsFoundCurrentAgainAfterItsTopicIsWritten() throws InterruptedException {
+        long since = System.nanoTime();
+        Thread.sleep(1_500);
+        String account = newAccount();
+        publish(Topics.DNC, DncEntry.key(account, ANSWERING),
+                new DncEntry(DncEntry.VERSION, account, ANSWERING, "asked", Instant.now()));
+        awaitSeen(() -> views().onDncList(account, ANSWERING));
+
+        // Current as of a look that began after the record was written: younger than the time since then.
+        for (String view : List.of("dnc", "account-settings", "call-control")) {
+            await().atMost(WAIT).until(() -> staleness(view) < (System.nanoTime() - since) / 1e9 - 1.0);
+        }
+        Object ages = context.getBean("policyViewsHealthIndicator", HealthIndicator.class).health().getDetails()
+                .get("staleness-seconds");
+        assertThat(ages).isInstanceOf(Map.class);
+        assertThat(((Map<?, ?>) ages).keySet()).map(String::valueOf)
+                .containsExactly("dnc", "account-settings", "call-control");
+    }
+
+    private double staleness(String view) {
+        return meters.get("dialer.dispatcher.policy.view.staleness").tag("view", view).gauge().value();
+    }
+
+    @Test
     void readinessIncludesThePolicyViewsAndHealthTheRelay() {
         WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build()
                 .get().uri("/actuator/health/readiness").exchange()
@@ -708,7 +732,8 @@ class DialTimePolicyIT {
                 .contains("dialer_dispatcher_controls_total")
                 .contains("dialer_dispatcher_outbox_pending")
                 .contains("dialer_dispatcher_outbox_lag_seconds_count")
-                .contains("dialer_dispatcher_policy_view_size{view=\"dnc\"}");
+                .contains("dialer_dispatcher_policy_view_size{view=\"dnc\"}")
+                .contains("dialer_dispatcher_policy_view_staleness_seconds{view=\"dnc\"}");
 
         Lifecycle relay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
         relay.stop();
