@@ -9,10 +9,12 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.lang.reflect.Parameter;
 import java.lang.reflect.RecordComponent;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -32,6 +34,8 @@ import org.springframework.context.annotation.ClassPathScanningCandidateComponen
 import org.springframework.core.type.filter.AnnotationTypeFilter;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The deployment files say what the services read: every environment variable that {@code docker-compose.yml} and
@@ -48,8 +52,11 @@ class DeploymentManifestsTest {
             "api-service", "dev.dialer.api",
             "dispatcher-service", "dev.dialer.dispatcher",
             "webhook-service", "dev.dialer.webhook");
-    /** Read by the JVM, not by the service. */
-    private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+    /**
+     * Read by the JVM, not by the service, and Spring Boot's document of properties in JSON (which docs/pacing.md
+     * advises for keyed overrides).
+     */
+    private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS", "SPRING_APPLICATION_JSON");
     /** A Flyway migration's file name, and its version. */
     private static final Pattern MIGRATION = Pattern.compile("(V\\d+)__.*\\.sql");
     /**
@@ -256,15 +263,26 @@ class DeploymentManifestsTest {
                 .sorted().toList();
     }
 
+    @Test
+    void springBootsOwnPropertiesAreKnownToEveryServiceAndAMisspeltOneIsNot() {
+        // docs/kubernetes.md has pools shrunk with SPRING_R2DBC_POOL_MAX_SIZE, which no service's YAML names.
+        assertThat(unknown("dispatcher-service", Set.of("SPRING_R2DBC_POOL_MAX_SIZE", "SPRING_R2DBC_POOL_MAXSIZE",
+                "LOGGING_LEVEL_DEV_DIALER", "SPRING_APPLICATION_JSON"))).isEmpty();
+        assertThat(unknown("dispatcher-service", Set.of("SPRING_R2DBC_POOL_MAX_SIZES", "SPRING_R2DBC_POOLS_MAX_SIZE")))
+                .containsExactly("SPRING_R2DBC_POOLS_MAX_SIZE", "SPRING_R2DBC_POOL_MAX_SIZES");
+    }
+
     /**
-     * A service's property names: the keys of its {@code <service>.yml}, and those of its
-     * {@code @ConfigurationProperties} records, nested records included; a map's keys are free.
+     * A service's property names: the keys of its {@code <service>.yml}, those of its {@code @ConfigurationProperties}
+     * records, nested records included, and Spring Boot's own (its jars' configuration metadata); a map's keys are
+     * free.
      */
     private record Properties(Set<String> names, Set<String> freePrefixes) {
 
         static Properties of(String service) {
             Properties properties = new Properties(new HashSet<>(), new HashSet<>());
             properties.addKeys("", serviceYaml(service));
+            properties.addSpringBoot();
             ClassPathScanningCandidateComponentProvider scanner =
                     new ClassPathScanningCandidateComponentProvider(false);
             scanner.addIncludeFilter(new AnnotationTypeFilter(ConfigurationProperties.class));
@@ -290,6 +308,29 @@ class DeploymentManifestsTest {
                     names.add(name);
                 }
             });
+        }
+
+        /** The properties Spring Boot's jars describe in {@code META-INF/spring-configuration-metadata.json}. */
+        private void addSpringBoot() {
+            JsonMapper json = JsonMapper.builder().build();
+            try {
+                Enumeration<URL> files = DeploymentManifestsTest.class.getClassLoader()
+                        .getResources("META-INF/spring-configuration-metadata.json");
+                while (files.hasMoreElements()) {
+                    try (InputStream in = files.nextElement().openStream()) {
+                        for (JsonNode property : json.readTree(in).path("properties")) {
+                            String name = property.path("name").asText();
+                            if (property.path("type").asText().startsWith("java.util.Map")) {
+                                freePrefixes.add(name);
+                            } else {
+                                names.add(name);
+                            }
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         private void addRecord(String prefix, Class<?> type) {
