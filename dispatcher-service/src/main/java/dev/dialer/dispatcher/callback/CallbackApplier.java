@@ -18,6 +18,7 @@ import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.PacingProperties;
 import dev.dialer.dispatcher.pacing.TrunkGate;
+import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
 import dev.dialer.dispatcher.retry.RetryMetrics;
@@ -395,6 +396,7 @@ public class CallbackApplier {
             // The attempt's end, its event, the request's end and its final event: one statement, so a crash can never
             // leave an ended attempt whose request never gets its final.
             RequestEnding ending = instead != null ? instead
+                    : retry.blockedBy() != null ? RequestEnding.blocked(retry.blockedBy())
                     : retry.heldByCap() ? RequestEnding.HELD_BY_CAP_PAST_VALID_UNTIL
                     : retry.expires() ? RequestEnding.EXPIRES_BEFORE_RETRY : RequestEnding.of(outcome);
             Mono<Optional<AttemptStatus>> end = events.endOn(command, ledger.transitionChange(change), details,
@@ -414,6 +416,9 @@ public class CallbackApplier {
                     .doOnNext(previous -> {
                         forgetInferred(callback);
                         attemptEnded(callback, outcome);
+                        if (ending.status() == FinalStatus.BLOCKED) {
+                            retryPolicy.countBlocked(ending.errorCode());
+                        }
                     })
                     .map(previous -> Result.APPLIED)
                     .switchIfEmpty(Mono.defer(() -> refused(callback)))
@@ -656,8 +661,8 @@ public class CallbackApplier {
             if (ending.errorCode() == null && callback.errorCode() != null) {
                 return event.error(callback.errorCode(), callback.sipReason());
             }
-            if (ending.status() == FinalStatus.EXPIRED) {
-                // As the dial-time policy's expiry says it.
+            if (ending.status() == FinalStatus.EXPIRED || ending.status() == FinalStatus.BLOCKED) {
+                // As the dial-time policy's expiry or block says it.
                 event.reason(ending.errorCode());
             }
             return ending.errorCode() == null ? event : event.error(ending.errorCode(), ending.errorMessage());
@@ -689,6 +694,14 @@ public class CallbackApplier {
         /** A capacity rejection whose requeue would not be due before the request's {@code valid_until}. */
         static final RequestEnding EXPIRES_BEFORE_REQUEUE = new RequestEnding(FinalStatus.EXPIRED, "valid_until",
                 "valid_until passes before the call could be placed again");
+
+        /**
+         * A retryable attempt whose next the dial-time policy would block now ({@code reason}): the number was put on
+         * the DNC list while the attempt ran. Said as the policy says a block at dial time.
+         */
+        static RequestEnding blocked(String reason) {
+            return new RequestEnding(FinalStatus.BLOCKED, reason, DialGate.describe(reason));
+        }
 
         static RequestEnding of(Outcome outcome) {
             return switch (outcome.verdict()) {

@@ -223,6 +223,23 @@ public class DialGate {
     }
 
     /**
+     * Why the dial-time policy would block the request's next attempt now, if it would: its number is on the
+     * account's DNC list, or its caller ID or flow no longer allowed ({@code null}: it would not block it). Asked of
+     * a retry before it is announced, so that a number listed while its attempt rang ends {@code blocked} with that
+     * attempt, rather than being told it will be retried and blocked when the retry comes due. What the policy
+     * answers before a block (a campaign's pause) is left to the retry's own time.
+     */
+    public String blockedNow(CallCommand command) {
+        PolicyDecision decision = decide(command, views.settingsOf(command.accountId()), null, clock.instant(), false);
+        return decision.verdict() == PolicyDecision.Verdict.BLOCK ? decision.reason() : null;
+    }
+
+    /** Counts a request ended {@code blocked} as its attempt ended ({@link #blockedNow}), once it has. */
+    public void blockedAtAttemptEnd(String reason) {
+        metrics.decided("block", reason);
+    }
+
+    /**
      * Whether the account's per-callee cap, the callee's dials made so far counted, would hold a call brought back at
      * {@code at} until past its request's {@code valid_until}, or until past it the calling window that opens after
      * the cap frees: then the call could only end {@code expired}. False without a {@code valid_until} or a cap (no
@@ -477,7 +494,8 @@ public class DialGate {
                 .thenReturn(false);
     }
 
-    private static String describe(String reason) {
+    /** What a final event's {@code error.message} says of the policy's {@code reason}. */
+    public static String describe(String reason) {
         return switch (reason) {
             case PolicyDecision.DNC -> "the number is on the account's do-not-call list";
             case PolicyDecision.CALLER_ID_NOT_ALLOWED -> "the account may not call from this caller ID";

@@ -10,15 +10,22 @@ import java.time.Instant;
  * @param expires     whether none follows because the request's {@code valid_until} comes before the next could be
  *                    made: the request ends {@code expired}, not {@code exhausted}
  * @param heldByCap   whether it is the callee's per-callee cap that would hold the next past {@code valid_until}
+ * @param blockedBy   the dial-time policy's reason to block the next attempt ({@code dnc}: the number was put on the
+ *                    DNC list while the attempt ran), if that is why none follows: the request ends {@code blocked}
  */
-public record RetryDecision(int nextAttempt, Instant dueAt, boolean expires, boolean heldByCap) {
+public record RetryDecision(int nextAttempt, Instant dueAt, boolean expires, boolean heldByCap, String blockedBy) {
 
-    private static final RetryDecision NONE = new RetryDecision(0, null, false, false);
-    private static final RetryDecision EXPIRES = new RetryDecision(0, null, true, false);
-    private static final RetryDecision HELD_BY_CAP = new RetryDecision(0, null, true, true);
+    private static final RetryDecision NONE = new RetryDecision(0, null, false, false, null);
+    private static final RetryDecision EXPIRES = new RetryDecision(0, null, true, false, null);
+    private static final RetryDecision HELD_BY_CAP = new RetryDecision(0, null, true, true, null);
 
     public RetryDecision(int nextAttempt, Instant dueAt) {
-        this(nextAttempt, dueAt, false, false);
+        this(nextAttempt, dueAt, false, false, null);
+    }
+
+    /** No further attempt, because the dial-time policy would block it now, for {@code reason}. */
+    public static RetryDecision blocked(String reason) {
+        return new RetryDecision(0, null, false, false, reason);
     }
 
     /** No further attempt: the request ends now. */

@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -21,7 +23,9 @@ import reactor.core.publisher.Mono;
  * is due {@code interval_minutes} after the attempt ended, never early. A next attempt that could not be dialled
  * before the request's {@code valid_until} is not scheduled: due after it, or due outside the calling window when the
  * window next opens after it ({@link DialGate#expiresBy}). The request ends {@code expired} now, rather than being
- * told it will be retried and then expiring when that retry comes due.
+ * told it will be retried and then expiring when that retry comes due. Alike, a next attempt the dial-time policy
+ * would block ({@link DialGate#blockedNow}: the number was put on the account's DNC list while the attempt ran, or
+ * the caller ID taken off its allowed ones) is not scheduled: the request ends {@code blocked} now.
  */
 @Component
 public class RetryPolicy {
@@ -29,22 +33,40 @@ public class RetryPolicy {
     private final Duration minuteLength;
     private final BiPredicate<CallCommand, Instant> expiresBy;
     private final BiFunction<CallCommand, Instant, Mono<Boolean>> capHoldsPastValidUntil;
+    private final Function<CallCommand, String> blockedNow;
+    private final Consumer<String> blockCounted;
 
     @Autowired
     public RetryPolicy(RetryProperties properties, DialGate gate) {
-        this(properties.minuteLength(), gate::expiresBy, gate::capHoldsPastValidUntil);
+        this(properties.minuteLength(), gate::expiresBy, gate::capHoldsPastValidUntil, gate::blockedNow,
+                gate::blockedAtAttemptEnd);
     }
 
-    /** Without a calling window: a retry expires only when due at or after {@code valid_until}. */
+    /**
+     * Without a calling window or a policy that blocks: a retry expires only when due at or after
+     * {@code valid_until}.
+     */
     RetryPolicy(Duration minuteLength) {
-        this(minuteLength, CallCommand::expiredAt, (command, at) -> Mono.just(false));
+        this(minuteLength, CallCommand::expiredAt, (command, at) -> Mono.just(false), command -> null,
+                reason -> { });
     }
 
     RetryPolicy(Duration minuteLength, BiPredicate<CallCommand, Instant> expiresBy,
-                BiFunction<CallCommand, Instant, Mono<Boolean>> capHoldsPastValidUntil) {
+                BiFunction<CallCommand, Instant, Mono<Boolean>> capHoldsPastValidUntil,
+                Function<CallCommand, String> blockedNow, Consumer<String> blockCounted) {
         this.minuteLength = minuteLength;
         this.expiresBy = expiresBy;
         this.capHoldsPastValidUntil = capHoldsPastValidUntil;
+        this.blockedNow = blockedNow;
+        this.blockCounted = blockCounted;
+    }
+
+    /**
+     * Counts, among the dial-time policy's decisions, a request ended {@code blocked} because of a decision's
+     * {@link RetryDecision#blockedBy}, once its end is committed.
+     */
+    public void countBlocked(String reason) {
+        blockCounted.accept(reason);
     }
 
     /**
@@ -56,6 +78,10 @@ public class RetryPolicy {
     public RetryDecision decide(CallCommand command, int attempt, Verdict verdict, Instant endedAt) {
         if (verdict != Verdict.RETRYABLE || attempt >= command.allowedAttempts()) {
             return RetryDecision.none();
+        }
+        String blocked = blockedNow.apply(command);
+        if (blocked != null) {
+            return RetryDecision.blocked(blocked);
         }
         Instant due = dueAfter(endedAt, command.intervalMinutes());
         if (expiresBy(command, due)) {

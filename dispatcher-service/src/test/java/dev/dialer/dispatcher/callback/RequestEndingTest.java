@@ -36,6 +36,12 @@ class RequestEndingTest {
         assertThat(end(Verdict.UNREACHABLE, AttemptStatus.FAILED).status()).isEqualTo(FinalStatus.FAILED);
     }
 
+    @Test
+    void aRetryThePolicyWouldBlockEndsBlockedAsTheGateSaysIt() {
+        assertThat(CallbackApplier.RequestEnding.blocked("dnc")).isEqualTo(new CallbackApplier.RequestEnding(
+                FinalStatus.BLOCKED, "dnc", "the number is on the account's do-not-call list"));
+    }
+
     private static CallbackApplier.RequestEnding end(Verdict verdict, AttemptStatus status) {
         return CallbackApplier.RequestEnding.of(new Outcome(verdict, status));
     }

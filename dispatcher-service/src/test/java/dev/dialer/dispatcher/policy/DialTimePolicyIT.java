@@ -385,6 +385,34 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aNumberListedWhileItsAttemptRangIsNotRetriedTheRequestEndsBlockedWithTheAttempt() {
+        String account = newAccount();
+        String requestId = newRequestId();
+        double blockedBefore = decisions("block", "dnc");
+        // Rings for 3 s, then no answer; retried 5 × 2 s later.
+        fixture.produce(CALLER, commandJson(requestId, account, RINGING, null, null, 5)
+                .replace("\"interval_minutes\"", "\"carrier_options\":{\"timeout\":3},\"interval_minutes\""));
+        await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("ringing"));
+
+        publish(Topics.DNC, DncEntry.key(account, RINGING),
+                new DncEntry(DncEntry.VERSION, account, RINGING, "asked while it rang", Instant.now()));
+        awaitSeen(() -> views().onDncList(account, RINGING));
+
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
+        assertThat(last.get("status").stringValue()).isEqualTo("blocked");
+        assertThat(last.get("reason").stringValue()).isEqualTo("dnc");
+        assertThat(last.get("error").get("code").stringValue()).isEqualTo("dnc");
+        assertThat(last.get("attempt").get("number").intValue()).isEqualTo(1);
+        JsonNode unanswered = statusEvent(fixture.eventsFor(requestId), "no-answer");
+        assertThat(unanswered.get("will_retry").booleanValue()).isFalse();
+        assertThat(unanswered.hasNonNull("next_attempt_at")).isFalse();
+        assertThat(scheduleReasons(requestId)).isEmpty();
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(decisions("block", "dnc")).isEqualTo(blockedBefore + 1));
+    }
+
+    @Test
     void retryFallingDueAfterTheWindowClosedWaitsForTheNextWindow() {
         String account = newAccount();
         String requestId = newRequestId();

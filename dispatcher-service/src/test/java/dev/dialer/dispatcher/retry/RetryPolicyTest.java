@@ -6,9 +6,12 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.outcome.Verdict;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import reactor.core.publisher.Mono;
 
 class RetryPolicyTest {
 
@@ -39,6 +42,26 @@ class RetryPolicyTest {
         assertThat(policy.decide(command(5, 3), 2, Verdict.RETRYABLE, ENDED).nextAttempt()).isEqualTo(3);
         assertThat(policy.decide(command(5, 3), 3, Verdict.RETRYABLE, ENDED)).isEqualTo(RetryDecision.none());
         assertThat(policy.decide(command(5, 1), 1, Verdict.RETRYABLE, ENDED).willRetry()).isFalse();
+    }
+
+    @Test
+    void aNextAttemptThePolicyWouldBlockNowIsNotScheduledTheRequestEndsBlocked() {
+        List<String> counted = new ArrayList<>();
+        RetryPolicy listed = new RetryPolicy(Duration.ofMinutes(1), CallCommand::expiredAt,
+                (command, at) -> Mono.just(false), command -> "dnc", counted::add);
+
+        assertThat(listed.decide(command(15, 3), 1, Verdict.RETRYABLE, ENDED)).isEqualTo(RetryDecision.blocked("dnc"));
+        assertThat(listed.decide(command(15, 3), 1, Verdict.RETRYABLE, ENDED).willRetry()).isFalse();
+        // Blocked before it could expire: the block is what the policy answers first.
+        CallCommand endsAtHalfPast = validUntil(command(15, 3), Instant.parse("2026-03-01T10:30:00Z"));
+        assertThat(listed.decide(endsAtHalfPast, 1, Verdict.RETRYABLE, ENDED).blockedBy()).isEqualTo("dnc");
+        // The last attempt, or one not retried anyway, ends as its outcome says.
+        assertThat(listed.decide(command(15, 3), 3, Verdict.RETRYABLE, ENDED)).isEqualTo(RetryDecision.none());
+        assertThat(listed.decide(command(15, 3), 1, Verdict.ANSWERED, ENDED)).isEqualTo(RetryDecision.none());
+        assertThat(policy.decide(command(15, 3), 1, Verdict.RETRYABLE, ENDED).blockedBy()).isNull();
+
+        listed.countBlocked("dnc");
+        assertThat(counted).containsExactly("dnc");
     }
 
     @Test
