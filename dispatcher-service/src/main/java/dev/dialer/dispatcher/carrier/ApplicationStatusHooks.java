@@ -39,7 +39,10 @@ import reactor.util.concurrent.Queues;
  * the calls of an application that posts elsewhere.
  *
  * <p>As {@code applicationStatusHooks} in {@code /actuator/health}, DOWN while an application was last found posting
- * elsewhere, naming each with where it posts; not in the readiness group, since the dispatcher still dials, and out of
+ * elsewhere, naming each with where it posts, until a check finds it posting here or finds it gone (the carrier has
+ * no such application), or until no call has named it for {@value #FORGOTTEN_AFTER} intervals (an application in use
+ * is checked again at its first use after each interval: one left unused, replaced by a new one, posts nothing
+ * anywhere); not in the readiness group, since the dispatcher still dials, and out of
  * rotation it would not get the callbacks that do reach it either. {@code dialer.dispatcher.carrier.applications
  * .misdirected} counts those applications.
  */
@@ -50,6 +53,8 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
     static final int CONCURRENCY = 4;
     /** How many applications are noted before those whose interval has passed are forgotten (at least). */
     static final int PRUNE_AT = 1024;
+    /** Intervals after which an application found posting elsewhere, and not checked since, is no longer named. */
+    static final int FORGOTTEN_AFTER = 3;
 
     private record Key(String carrier, String applicationSid) {
         @Override
@@ -61,11 +66,15 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
     private record Check(VoiceGatewayCarrier carrier, String applicationSid) {
     }
 
+    /** Where an application was found posting, and when. */
+    private record Found(String hook, Instant at) {
+    }
+
     private final Duration interval;
     private final Clock clock;
     private final MeterRegistry registry;
     private final Map<Key, Instant> nextCheck = new ConcurrentHashMap<>();
-    private final Map<Key, String> elsewhere = new ConcurrentHashMap<>();
+    private final Map<Key, Found> elsewhere = new ConcurrentHashMap<>();
     /** The size at which {@link #nextCheck} is next pruned: twice what the last pruning left, at least PRUNE_AT. */
     private volatile int pruneAt = PRUNE_AT;
     // Kept across a restart (no auto-cancel), and buffering the notes made before the pipeline starts.
@@ -77,7 +86,7 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
         this.interval = properties.applicationCheckInterval();
         this.clock = clock;
         this.registry = registry;
-        Gauge.builder("dialer.dispatcher.carrier.applications.misdirected", elsewhere, Map::size)
+        Gauge.builder("dialer.dispatcher.carrier.applications.misdirected", this, hooks -> hooks.elsewhere().size())
                 .description("Voice Gateway applications last found posting their calls' statuses elsewhere")
                 .register(registry);
         for (String result : new String[] {"here", "elsewhere", "unknown"}) {
@@ -151,11 +160,12 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
 
     @Override
     public Health health() {
-        if (elsewhere.isEmpty()) {
+        Map<Key, Found> current = elsewhere();
+        if (current.isEmpty()) {
             return Health.up().withDetail("checked", nextCheck.size()).build();
         }
         Map<String, String> found = new TreeMap<>();
-        elsewhere.forEach((key, hook) -> found.put(key.toString(), hook));
+        current.forEach((key, where) -> found.put(key.toString(), where.hook()));
         return Health.down().withDetail("postingElsewhere", found).build();
     }
 
@@ -163,7 +173,7 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
         Key key = new Key(check.carrier().name(), check.applicationSid());
         return check.carrier().applicationStatusHook(check.applicationSid())
                 .doOnNext(theirs -> found(key, theirs, check.carrier().statusHookUrl()))
-                .switchIfEmpty(Mono.fromRunnable(() -> unknown(key, "the carrier has no such application")))
+                .switchIfEmpty(Mono.fromRunnable(() -> gone(key)))
                 .onErrorResume(e -> {
                     unknown(key, e instanceof CarrierException ? e.getMessage() : e.toString());
                     return Mono.empty();
@@ -181,7 +191,7 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
             return;
         }
         String hook = theirs.orElse("nowhere (no Call Status Webhook)");
-        elsewhere.put(key, hook);
+        elsewhere.put(key, new Found(hook, clock.instant()));
         checked("elsewhere");
         log.error("Voice Gateway application {} posts its calls' statuses to {}, not to this dispatcher ({}): jambonz "
                 + "sends a call's statuses to its application's Call Status Webhook, never to the status hook the "
@@ -189,6 +199,32 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
                 + "capacity refusals are seen as late. Set the application's Call Status Webhook to {}, or, on a "
                 + "Cognigy Voice Gateway, set dialer.dispatcher.carrier.notify-url=true (docs/carriers.md)",
                 key, hook, ours, ours);
+    }
+
+    /** The carrier has no such application: whatever it was found posting to, it posts nothing now. */
+    private void gone(Key key) {
+        if (elsewhere.remove(key) != null) {
+            log.info("Voice Gateway application {}, found posting its calls' statuses elsewhere, no longer exists",
+                    key);
+        }
+        unknown(key, "the carrier has no such application");
+    }
+
+    /**
+     * The applications found posting elsewhere, without those no call has named for {@value #FORGOTTEN_AFTER}
+     * intervals (each in use is checked again, and found again, at its first use after an interval).
+     */
+    private Map<Key, Found> elsewhere() {
+        Instant since = clock.instant().minus(interval.multipliedBy(FORGOTTEN_AFTER));
+        elsewhere.entrySet().removeIf(entry -> {
+            boolean unused = entry.getValue().at().isBefore(since);
+            if (unused) {
+                log.info("Voice Gateway application {}, found posting its calls' statuses elsewhere, has not been "
+                        + "named by a call since {}: no longer reported", entry.getKey(), entry.getValue().at());
+            }
+            return unused;
+        });
+        return elsewhere;
     }
 
     private void unknown(Key key, String why) {

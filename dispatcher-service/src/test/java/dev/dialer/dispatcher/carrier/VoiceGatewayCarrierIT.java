@@ -473,6 +473,33 @@ class VoiceGatewayCarrierIT {
     }
 
     @Test
+    void anApplicationFoundPostingElsewhereIsNoLongerNamedOnceGoneOrNoLongerUsed() {
+        String elsewhere = "{\"call_status_hook\":{\"url\":\"https://flow.example.com/status\"}}";
+        applications.put("old-flow", new Reply(200, elsewhere));
+        applications.put("unused-flow", new Reply(200, elsewhere));
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
+        VoiceGatewayCarrier carrier = carrier(null, Duration.ofSeconds(5));
+        hooks.start();
+        carrier.noteApplication("old-flow");
+        carrier.noteApplication("unused-flow");
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("elsewhere") == 2);
+        assertThat(registry.get("dialer.dispatcher.carrier.applications.misdirected").gauge().value()).isEqualTo(2);
+
+        // The account replaced old-flow by a new application and deleted it; a call still names it once.
+        applications.remove("old-flow");
+        clock.advance(Duration.ofMinutes(10));
+        carrier.noteApplication("old-flow");
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("unknown") == 1);
+        assertThat(hooks.health().getDetails()).containsEntry("postingElsewhere",
+                Map.of("voice-gateway/unused-flow", "https://flow.example.com/status"));
+
+        // unused-flow is named by no call any more: after three intervals it is not reported.
+        clock.advance(Duration.ofMinutes(20).plusSeconds(1));
+        assertThat(hooks.health().getStatus()).isEqualTo(Status.UP);
+        assertThat(registry.get("dialer.dispatcher.carrier.applications.misdirected").gauge().value()).isZero();
+    }
+
+    @Test
     void applicationTheCarrierCannotTellAboutIsCountedUnknownAndLeavesHealthUp() {
         applications.put("refused", new Reply(403, "{\"msg\":\"insufficient privileges\"}"));
         start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
