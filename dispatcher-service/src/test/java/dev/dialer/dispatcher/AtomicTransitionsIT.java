@@ -265,6 +265,28 @@ class AtomicTransitionsIT {
     }
 
     /**
+     * A command that skips an attempt number (an upstream producer's copy with attempt 3 while the retry of attempt 2
+     * waits) is not recorded either: it would call the person before the retry's interval, and leave the request one
+     * attempt short. The retry's row brings attempt 2 at its time.
+     */
+    @Test
+    void anAttemptBeyondOneWhoseWaitHasNotFiredIsNotRecorded() {
+        String requestId = "txs-" + UUID.randomUUID();
+        CallCommand first = recordedQueued(requestId, "+4915112345672");
+        endedBusy(first);
+        waitsAnHour(requestId, 2, "retry");
+
+        assertThat(recorded(first.withAttempt(3), ledger.newClaimedAttempt(first.withAttempt(3))))
+                .as("not recorded while attempt 2 waits").isEmpty();
+        assertThat(attempts(requestId)).isEqualTo(1);
+
+        db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
+                .bind(0, requestId).then().block(WAIT);
+        assertThat(recorded(first.withAttempt(2), ledger.newClaimedAttempt(first.withAttempt(2))))
+                .as("attempt 2 recorded once its wait has fired").isPresent();
+    }
+
+    /**
      * A row a lane parked does not stop its attempt: a second copy of a command parked behind the first turns the
      * fired row into a parked one, and the first copy, already in the lane, still dials in its turn.
      */

@@ -100,7 +100,9 @@ public class AttemptLedger {
      * <p>Nor does an attempt go in while its own wait in {@code dispatch.schedule} has not fired (no lease): the
      * scheduler leases a row as it fires it, so a command for an attempt whose wait is still to come did not come from
      * that wait. It is a copy an upstream producer wrote with the next attempt number, and would dial before the
-     * retry's interval or the calling window allows; the row brings the attempt back at its time. A row a lane
+     * retry's interval or the calling window allows; the row brings the attempt back at its time. Nor while the wait
+     * of an earlier attempt has not fired: a copy that skips a number (attempt 3 while attempt 2's retry waits) would
+     * dial early too, and leave the request an attempt short. A row a lane
      * parked ({@code parked}) does not count: the lane keeps its own order, and a second copy of a command parked
      * behind the first (a retry published again after its lease lapsed) turns the fired row into a parked one, which
      * must not stop the first copy, already in the lane, from dialling in its turn.
@@ -109,7 +111,7 @@ public class AttemptLedger {
              WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1
                                   AND (x.attempt_no = $2 OR x.live))
-               AND NOT EXISTS (SELECT 1 FROM dispatch.schedule w WHERE w.request_id = $1 AND w.attempt_no = $2
+               AND NOT EXISTS (SELECT 1 FROM dispatch.schedule w WHERE w.request_id = $1 AND w.attempt_no <= $2
                                   AND w.lease_until IS NULL AND w.reason <> 'parked')
                FOR UPDATE
             ON CONFLICT DO NOTHING
