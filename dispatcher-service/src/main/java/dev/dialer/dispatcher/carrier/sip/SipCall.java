@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.sip.ClientTransaction;
 import javax.sip.Dialog;
@@ -99,6 +100,11 @@ final class SipCall {
     private Disposable answerTimer;
     private Duration answerAfterCancel;
     private volatile CallReport report;
+    /**
+     * What became of the call as far as a hang-up asked of it is concerned: {@code true} once it is answered (a
+     * person is on the line, a cancel is too late), {@code false} once it ended unanswered, or was taken over.
+     */
+    private final CompletableFuture<Boolean> answeredOrEnded = new CompletableFuture<>();
     private SipDialog kept;
     private boolean keptChanged;
     private long invitedAtNanos;
@@ -149,6 +155,14 @@ final class SipCall {
     /** Emits the call once its INVITE is out, or the error that kept it from going out. */
     Mono<PlacedCall> placed() {
         return placed.asMono();
+    }
+
+    /**
+     * Completes {@code true} once the call is answered, {@code false} once it ended without an answer (or another
+     * dispatcher took it over): what a cancel of it came to, a callee's answer crossing our CANCEL included.
+     */
+    CompletableFuture<Boolean> answeredOrEnded() {
+        return answeredOrEnded;
     }
 
     /** What the call looks like now, for reconciliation. */
@@ -417,8 +431,8 @@ final class SipCall {
         if (cancelled != null || pendingCancel != null) {
             // The callee answered as we gave up (a 200 crossing our CANCEL, or one that came before any provisional
             // answer let a CANCEL go out): someone picked up, and is not cut off. The call is answered as any other,
-            // and ends as answered calls end, as a cancel too late for a Voice Gateway's call does (decision 0059;
-            // with no cancel_rejected event: the cancel was applied to a ringing call).
+            // and ends as answered calls end, as a cancel too late for a Voice Gateway's call does (decision 0059:
+            // a cancel waiting for the hang-up's outcome, answeredOrEnded, is told it came too late).
             log.info("SIP call {}: answered as we gave up on it ({}); the call goes on", callId,
                     cancelled != null ? cancelled : pendingCancel);
             cancelled = null;
@@ -438,6 +452,7 @@ final class SipCall {
         ackCSeq = cseq.getSeqNumber();
         // Answered for whoever asks meanwhile (a cancel is then too late); its status is reported once acknowledged.
         report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, reason, null);
+        answeredOrEnded.complete(true);
         limitTimer = timers.schedule(() -> offer(Signal.TIME_LIMIT), timeLimit.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -609,6 +624,7 @@ final class SipCall {
      */
     private void takenOver(Scheduler timers) {
         state = State.ENDED;
+        answeredOrEnded.complete(false);
         cancelTimer(ringTimer);
         cancelTimer(limitTimer);
         cancelTimer(answerTimer);
@@ -711,6 +727,7 @@ final class SipCall {
         cancelTimer(answerTimer);
         out.add(callback(status, raw, sip, reason, duration));
         report = new CallReport(status, raw, callId, sip, reason, duration);
+        answeredOrEnded.complete(false);
     }
 
     /**

@@ -87,6 +87,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /** {@code error.code} of an attempt that was ringing when its dispatcher died. */
     static final String DISPATCHER_RESTART = "dispatcher_restart";
     private static final Logger log = LoggerFactory.getLogger(SipTrunkCarrier.class);
+    /**
+     * How long a hang-up of a call held here waits for the INVITE's outcome (the trunk's 487, or the callee's answer
+     * crossing our CANCEL) before it is told as an order taken: a trunk answers a CANCEL at once, and a call not yet
+     * ringing keeps its CANCEL until its first provisional answer.
+     */
+    static final Duration HANG_UP_OUTCOME_WAIT = Duration.ofSeconds(5);
     private static final int MAX_CALLS_IN_FLIGHT = 100_000;
     private static final int RECOVERY_BATCH = 100;
     /** Markers of a call being built: {@link #keepThenStart} has it; its caller gave up before. */
@@ -531,7 +537,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * Cancels a ringing call (at once, or at its first provisional response); an answered one talks on. A call
      * another dispatcher holds (the first to claim a cancel acts on it, whoever placed the call) is marked in its kept
      * state, and its holder cancels it at its next lease renewal ({@link #keepLeases}), unless it is kept as answered,
-     * which is answered as here: too late; nothing happens to a call nobody keeps.
+     * which is answered as here: too late; nothing happens to a call nobody keeps. A call this dispatcher holds is
+     * answered for once its INVITE has its outcome, for up to {@link #HANG_UP_OUTCOME_WAIT}: a callee's answer
+     * crossing our CANCEL is told as too late (the call talks on), as a Voice Gateway's call found answered is.
      */
     @Override
     public Mono<Boolean> hangUp(CallRef ref) {
@@ -544,7 +552,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             if (call.report().status() == AttemptStatus.IN_PROGRESS) {
                 return Mono.just(true);
             }
-            return Mono.fromRunnable(() -> offer(call, SipCall.Signal.HANG_UP)).thenReturn(false);
+            // What the CANCEL came to: the callee's answer may cross it, and the call then talks on (too late).
+            // Waited for a moment only; an order taken and not settled by then is told as taken.
+            return Mono.fromRunnable(() -> offer(call, SipCall.Signal.HANG_UP))
+                    .then(Mono.fromFuture(call.answeredOrEnded(), true))
+                    .timeout(HANG_UP_OUTCOME_WAIT, Mono.just(false));
         }
         return dialogs.requestHangUp(callId)
                 .retryWhen(InfraRetry.brief("ask for a SIP hang-up"))

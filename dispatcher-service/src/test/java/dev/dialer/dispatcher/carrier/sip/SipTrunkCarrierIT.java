@@ -705,11 +705,28 @@ class SipTrunkCarrierIT {
         PlacedCall placed = place(Map.of("timeout", 120));
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING);
 
-        carrier.hangUp(new CallRef("req-sip", 2, placed.sid())).block(WAIT);
+        assertThat(carrier.hangUp(new CallRef("req-sip", 2, placed.sid())).block(WAIT))
+                .as("told once the trunk's 487 ended the call: the order taken").isFalse();
 
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.CANCELED);
         assertThat(last().sipStatus()).isEqualTo(487);
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void aHangUpTheCalleesAnswerCrossesIsToldTooLateAndTheCallTalksOn() throws Exception {
+        start("answer-crossing-cancel");
+        PlacedCall placed = place(Map.of("timeout", 120));
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING);
+
+        // The cancel of a request: what it came to is what the canceller tells the control (decision 0059).
+        assertThat(carrier.hangUp(new CallRef("req-sip", 2, placed.sid())).block(WAIT))
+                .as("answered as we cancelled: too late").isTrue();
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
+        assertThat(last().sipStatus()).isEqualTo(200);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp had our ACK, and our 200 to its BYE: %s", sipp.output()).isZero();
     }
 
     @Test
