@@ -9,6 +9,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,21 +33,25 @@ public final class PartitionFlow {
 
     private final AtomicReference<KafkaReceiver<String, byte[]>> receiver = new AtomicReference<>();
     private final AtomicReference<FlowControlledConsumer<?, ?>> consumer = new AtomicReference<>();
-    private final List<Consumer<Set<Integer>>> assignedListeners = new CopyOnWriteArrayList<>();
-    private final List<Consumer<Set<Integer>>> revokedListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Map<String, Set<Integer>>>> assignedListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Map<String, Set<Integer>>>> revokedListeners = new CopyOnWriteArrayList<>();
     /** Assignments and revocations so far: written on the receiver's event-loop thread only. */
     private volatile long generation;
     /** Each partition's last revocation, as the {@link #generation} it made. */
     private final Map<TopicPartition, Long> revokedAt = new ConcurrentHashMap<>();
 
-    /** Called with the partitions (of every subscribed topic) this consumer was given. */
-    public PartitionFlow onAssigned(Consumer<Set<Integer>> listener) {
+    /**
+     * Called with the partitions this consumer was given, by topic (every subscribed topic, each its own numbers: the
+     * topics of one subscription may have different counts, for a while at least, as an operator grows them one by
+     * one).
+     */
+    public PartitionFlow onAssigned(Consumer<Map<String, Set<Integer>>> listener) {
         assignedListeners.add(listener);
         return this;
     }
 
-    /** Called with the partitions this consumer lost, before another consumer takes them. */
-    public PartitionFlow onRevoked(Consumer<Set<Integer>> listener) {
+    /** Called with the partitions this consumer lost, by topic, before another consumer takes them. */
+    public PartitionFlow onRevoked(Consumer<Map<String, Set<Integer>>> listener) {
         revokedListeners.add(listener);
         return this;
     }
@@ -125,18 +130,19 @@ public final class PartitionFlow {
 
     void assigned(Collection<ReceiverPartition> partitions) {
         generation++;
-        Set<Integer> numbers = numbers(partitions);
+        Map<String, Set<Integer>> numbers = numbers(partitions);
         assignedListeners.forEach(listener -> listener.accept(numbers));
     }
 
     void revoked(Collection<ReceiverPartition> partitions) {
         generation++;
         partitions.forEach(partition -> revokedAt.put(partition.topicPartition(), generation));
-        Set<Integer> numbers = numbers(partitions);
+        Map<String, Set<Integer>> numbers = numbers(partitions);
         revokedListeners.forEach(listener -> listener.accept(numbers));
     }
 
-    private static Set<Integer> numbers(Collection<ReceiverPartition> partitions) {
-        return Set.copyOf(partitions.stream().map(p -> p.topicPartition().partition()).toList());
+    private static Map<String, Set<Integer>> numbers(Collection<ReceiverPartition> partitions) {
+        return partitions.stream().map(ReceiverPartition::topicPartition).collect(Collectors.groupingBy(
+                TopicPartition::topic, Collectors.mapping(TopicPartition::partition, Collectors.toUnmodifiableSet())));
     }
 }

@@ -88,8 +88,8 @@ public final class PausingPartitions {
      * Revoked partitions start afresh if they come back: what was received of them is their next owner's to read
      * again, never acknowledged here, and a pause held for it is lifted.
      */
-    private void revoked(Set<Integer> partitions) {
-        partitions.forEach(number -> {
+    private void revoked(Map<String, Set<Integer>> partitions) {
+        partitions.getOrDefault(topic, Set.of()).forEach(number -> {
             InOrderAcknowledger gone = acknowledgers.remove(number);
             if (gone != null && gone.revoke()) {
                 flow.resume(topic, number).subscribe();
@@ -98,8 +98,8 @@ public final class PausingPartitions {
     }
 
     /** A new consumer (after a failure) fetches every partition: the pauses still needed are made again. */
-    private void assigned(Set<Integer> partitions) {
-        partitions.forEach(number -> {
+    private void assigned(Map<String, Set<Integer>> partitions) {
+        partitions.getOrDefault(topic, Set.of()).forEach(number -> {
             InOrderAcknowledger acknowledger = acknowledgers.get(number);
             if (acknowledger != null) {
                 acknowledger.assigned();

@@ -147,7 +147,12 @@ public class CommandConsumer {
                 });
     }
 
-    void assigned(Set<Integer> partitions) {
+    /**
+     * Caller IDs are owned, and the trunk-wide limits divided, by the commands' partitions alone: the callbacks topic's
+     * are the same numbers only while both topics have as many partitions, and an operator grows them one at a time.
+     */
+    void assigned(Map<String, Set<Integer>> byTopic) {
+        Set<Integer> partitions = byTopic.getOrDefault(Topics.CALL_COMMANDS, Set.of());
         routing.owns(partitions, Set.of());
         recount();
         atLeastAsManyAs(partitions);
@@ -157,6 +162,8 @@ public class CommandConsumer {
             if (back != null) {
                 back.reassigned();
             }
+        });
+        byTopic.getOrDefault(Topics.CARRIER_CALLBACKS, Set.of()).forEach(number -> {
             CallbackPartition backCallbacks = callbacksByPartition.get(number);
             if (backCallbacks != null) {
                 backCallbacks.reassigned();
@@ -211,13 +218,16 @@ public class CommandConsumer {
      * fired in between would otherwise start a dial under a slot taken after the release, held here until it lapses
      * (its end goes to the partition's next owner), a slot fewer for this dispatcher's share of the trunk.
      */
-    private void revoked(Set<Integer> partitions) {
+    private void revoked(Map<String, Set<Integer>> byTopic) {
+        Set<Integer> partitions = byTopic.getOrDefault(Topics.CALL_COMMANDS, Set.of());
         routing.owns(Set.of(), partitions);
         partitions.forEach(number -> {
             PartitionLanes revoked = byPartition.get(number);
             if (revoked != null) {
                 revoked.revoke();
             }
+        });
+        byTopic.getOrDefault(Topics.CARRIER_CALLBACKS, Set.of()).forEach(number -> {
             CallbackPartition revokedCallbacks = callbacksByPartition.get(number);
             if (revokedCallbacks != null) {
                 revokedCallbacks.revoke();

@@ -40,7 +40,7 @@ class CommandConsumerRebalanceTest {
         topicPartitions.put("dialer.call.commands", 24);
         topicPartitions.put("dialer.carrier.callbacks", 24);
 
-        consumer.assigned(Set.of(3, 15));
+        consumer.assigned(bothTopics(Set.of(3, 15)));
 
         // Caller IDs hash over 24 partitions now: the parked lanes and calls in flight of 3 and 15 are found by it.
         verify(lanes).owns(Set.of(3, 15), Set.of(), 24);
@@ -53,7 +53,7 @@ class CommandConsumerRebalanceTest {
     void withoutAnAnswerTheCountKnownBeforeHolds() {
         routing.topicsHave(12, 12);
 
-        consumer.assigned(Set.of(3));
+        consumer.assigned(bothTopics(Set.of(3)));
 
         verify(lanes).owns(Set.of(3), Set.of(), 12);
         assertThat(routing.partitions()).isEqualTo(12);
@@ -64,10 +64,31 @@ class CommandConsumerRebalanceTest {
         // The topics grew from 12 to 24 and could not be described: this dispatcher got the second half.
         routing.topicsHave(12, 12);
 
-        consumer.assigned(Set.of(12, 17, 23));
+        consumer.assigned(bothTopics(Set.of(12, 17, 23)));
 
         verify(lanes).owns(Set.of(12, 17, 23), Set.of(), 24);
         assertThat(routing.partitions()).isEqualTo(24);
         assertThat(routing.callbackPartitionFor("+4930555001")).as("both topics taken as grown alike").isNotNull();
+    }
+
+    @Test
+    void theCallbacksTopicGrownFirstIsNoSignTheCommandsTopicGrew() {
+        // The operator grows dialer.carrier.callbacks to 24 first; a rebalance comes before dialer.call.commands grows.
+        routing.topicsHave(12, 12);
+        topicPartitions.put("dialer.call.commands", 12);
+        topicPartitions.put("dialer.carrier.callbacks", 24);
+
+        // The second of two dispatchers: the range assignor gives it the second half of each topic.
+        consumer.assigned(Map.of("dialer.call.commands", Set.of(6, 7, 8, 9, 10, 11),
+                "dialer.carrier.callbacks", Set.of(12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23)));
+
+        // Caller IDs still hash over 12, and this dispatcher owns half of them, not more.
+        assertThat(routing.partitions()).isEqualTo(12);
+        verify(lanes).owns(Set.of(6, 7, 8, 9, 10, 11), Set.of(), 12);
+    }
+
+    /** Both topics' same partitions, as the range assignor gives them while the topics have as many. */
+    private static Map<String, Set<Integer>> bothTopics(Set<Integer> partitions) {
+        return Map.of("dialer.call.commands", partitions, "dialer.carrier.callbacks", partitions);
     }
 }
