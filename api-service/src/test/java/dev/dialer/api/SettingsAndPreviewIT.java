@@ -326,6 +326,33 @@ class SettingsAndPreviewIT extends RunningApiService {
         assertThat(row.get("reason").asString()).isEqualTo("callee_cap");
     }
 
+    @Test
+    void previewDoesNotCountAnAttemptThatEndedWithNoCallPlaced() throws Exception {
+        String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = capOfOneAllDay(account);
+        CallCommand refused = CallEventsProducer.command(account, UUID.randomUUID().toString(), "+919876500132",
+                null, null, 0);
+        CallCommand answered = CallEventsProducer.command(account, UUID.randomUUID().toString(), "+919876500133",
+                null, null, 0);
+        try (CallEventsProducer events = new CallEventsProducer()) {
+            events.send(CallEventsProducer.event(refused, EventType.STATUS, 1, "queued").build());
+            events.send(CallEventsProducer.event(refused, EventType.STATUS, 2, "initiated").build());
+            // The carrier had no capacity for it until the request gave up: the attempt ends, having rung nobody.
+            events.send(CallEventsProducer.event(refused, EventType.STATUS, 3, "failed").reason("capacity").build());
+            // Another callee's attempt that failed after the carrier placed it still counts.
+            events.send(CallEventsProducer.event(answered, EventType.STATUS, 1, "queued").build());
+            events.send(CallEventsProducer.event(answered, EventType.STATUS, 2, "initiated").build());
+            events.send(CallEventsProducer.event(answered, EventType.STATUS, 3, "failed").build());
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> statusesOfCalls(key).equals(List.of("failed", "failed")));
+
+        JsonNode rows = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, """
+                {"bridge":"918068281234","to":"9876500132,9876500133","flow_id":"1"}""")).get("data");
+
+        assertThat(rows.get(0).get("decision").asString()).as(rows.toString()).isEqualTo("dial");
+        assertThat(rows.get(1).get("decision").asString()).as(rows.toString()).isEqualTo("defer");
+    }
+
     /** The account's API key, its settings put to one call a day per callee and calls at any hour. */
     private String capOfOneAllDay(String account) throws Exception {
         String key = TestAccounts.ensure(account);
@@ -333,6 +360,13 @@ class SettingsAndPreviewIT extends RunningApiService {
                 {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
                 .isEqualTo(200);
         return key;
+    }
+
+    private List<String> statusesOfCalls(String key) throws Exception {
+        List<String> statuses = new java.util.ArrayList<>();
+        json(get("/api/v2/calls?limit=10", key)).get("data")
+                .forEach(call -> statuses.add(call.get("status").asString()));
+        return statuses;
     }
 
     private String statusOfOnlyCall(String key) throws Exception {

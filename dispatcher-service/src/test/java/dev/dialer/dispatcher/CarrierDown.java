@@ -72,6 +72,16 @@ abstract class CarrierDown {
                 callerId, extraFields, Instant.now());
     }
 
+    /** The request's attempts the ledger counts as dialled (the carrier asked: the per-callee cap counts them). */
+    List<Integer> askedAttempts(String requestId) {
+        return db.sql("SELECT attempt_no FROM dispatch.attempts WHERE request_id = $1 AND carrier_asked_at IS NOT NULL")
+                .bind(0, requestId)
+                .map(row -> row.get(0, Integer.class))
+                .all()
+                .collectList()
+                .block(WAIT);
+    }
+
     List<String> attempts(String requestId) {
         return db.sql("SELECT attempt_no, status FROM dispatch.attempts WHERE request_id = $1 ORDER BY attempt_no")
                 .bind(0, requestId)

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher;
 
 import static dev.dialer.dispatcher.CallEventsJson.deferred;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
 import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -112,6 +113,8 @@ class CarrierUnavailableIT extends CarrierDown {
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("carrier_error");
         });
         assertThat(attempts(givesUp)).containsExactly("1:failed");
+        assertThat(text(statusEvent(events, "failed"), "reason")).isEqualTo("not_placed");
+        assertThat(askedAttempts(givesUp)).as("it rang nobody: no per-callee cap counts it").isEmpty();
         assertThat(meters.counter("dialer.dispatcher.outcomes", "status", "failed", "sip_class", "none").count())
                 .as("the attempt's end counted among the outcomes, with no SIP status").isPositive();
 

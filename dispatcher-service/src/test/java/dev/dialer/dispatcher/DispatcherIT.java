@@ -247,6 +247,12 @@ class DispatcherIT {
             assertThat(last.get("status").stringValue()).isEqualTo("exhausted");
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("capacity");
         });
+        assertThat(statusEvent(events, "failed").get("reason").stringValue()).isEqualTo("capacity");
+        assertThat(db.sql("""
+                        SELECT count(*) FROM dispatch.attempts
+                         WHERE request_id = $1 AND carrier_asked_at IS NOT NULL""")
+                .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT))
+                .as("it rang nobody: no per-callee cap counts it").isZero();
         assertThat(fixture.callsFor(requestId)).allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
         List<ReceivedCall> dials = fixture.callsFor(requestId);
         assertThat(dials).as("each dial of the attempt is numbered in its tag, so its callbacks name it")

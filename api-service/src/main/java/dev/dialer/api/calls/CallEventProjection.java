@@ -28,7 +28,11 @@ class CallEventProjection {
     enum Result { APPLIED, DUPLICATE }
 
     /** The reasons of a {@code call.deferred} that gives its attempt's dial back (the dispatcher's words). */
-    private static final Set<String> DIALS_GIVEN_BACK = Set.of("capacity", "carrier_unavailable");
+    /**
+     * The reasons of an attempt's dial given back: a wait under the same number ({@code call.deferred}), or its end
+     * when no carrier placed a call for it ({@code call.status failed}, {@code capacity} or {@code not_placed}).
+     */
+    private static final Set<String> DIALS_GIVEN_BACK = Set.of("capacity", "carrier_unavailable", "not_placed");
 
     private final DatabaseClient db;
     private final TransactionalOperator transactions;
@@ -59,19 +63,25 @@ class CallEventProjection {
 
     /**
      * A dial the carrier refused for capacity, or that no carrier placed, is given back: its attempt waits under the
-     * same number ({@code call.deferred}, {@code reason=capacity} or {@code carrier_unavailable}) and the dispatcher no
-     * longer counts it for the per-callee cap (its ledger forgets when the carrier was asked), so neither does the
-     * preview: the attempt counts again from its next dial. An event older than the attempt's latest status is left.
+     * same number ({@code call.deferred}, {@code reason=capacity} or {@code carrier_unavailable}), or ends so
+     * ({@code call.status failed}, {@code reason=capacity} or {@code not_placed}), and the dispatcher no longer counts
+     * it for the per-callee cap (its ledger forgets when the carrier was asked), so neither does the preview: a waiting
+     * attempt counts again from its next dial. An event older than the attempt's latest status is left (the status
+     * event itself is the attempt's latest once applied).
      */
     private Mono<Void> undial(CallEvent event) {
-        if (event.eventType() != EventType.DEFERRED || event.attempt() == null || event.reason() == null
+        boolean waits = event.eventType() == EventType.DEFERRED;
+        boolean ends = event.eventType() == EventType.STATUS && event.status() != null
+                && isTerminalAttemptStatus(event.status());
+        if (!(waits || ends) || event.attempt() == null || event.reason() == null
                 || !DIALS_GIVEN_BACK.contains(event.reason())) {
             return Mono.empty();
         }
         return db.sql("""
                         UPDATE api.call_attempts SET dialled_at = NULL
                          WHERE call_id = :id AND number = :number AND account_id = :account
-                           AND last_sequence < :sequence""")
+                           AND (last_sequence < :sequence OR (:ends AND last_sequence = :sequence))""")
+                .bind("ends", ends)
                 .bind("id", event.requestId())
                 .bind("number", event.attempt().number())
                 .bind("account", event.accountId())

@@ -50,6 +50,14 @@ public class AttemptLedger {
             RETURNING previous.status""";
 
     /**
+     * {@link #TRANSITION}, forgetting that the carrier was asked: for the end of an attempt no carrier placed a call
+     * for (refused, for its capacity or otherwise, or none reachable), which rang nobody and counts against no
+     * per-callee cap, as one requeued under its number does not ({@link #requeue}).
+     */
+    private static final String NOT_PLACED_TRANSITION = TRANSITION.replace("updated_at = now()",
+            "carrier_asked_at = NULL, updated_at = now()");
+
+    /**
      * {@link #TRANSITION} for many attempts: row {@code i} of the arrays is one attempt's change, with the statuses it
      * may start from joined by commas ({@code $8}) and whether it is bound to its call ({@code $10}); each attempt's
      * row is locked for its check, as in the single transition, but in the mode the update itself takes
@@ -235,6 +243,14 @@ public class AttemptLedger {
      */
     public StateChange transitionChange(Transition change) {
         return new StateChange(TRANSITION + " AS status", 10, spec -> bindTransition(spec, change));
+    }
+
+    /**
+     * {@link #transitionChange} ending an attempt no carrier placed a call for: it rang nobody, so the per-callee cap
+     * no longer counts it (its {@code carrier_asked_at} cleared, as a requeue clears it).
+     */
+    public StateChange notPlacedChange(Transition change) {
+        return new StateChange(NOT_PLACED_TRANSITION + " AS status", 10, spec -> bindTransition(spec, change));
     }
 
     /**

@@ -388,10 +388,16 @@ public class CallbackApplier {
                                RequestEnding instead, Instant endedAt, RetryDecision retry) {
         String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         Transition change = transition(callback, outcome.attemptStatus());
-        UnaryOperator<CallEvent.Builder> details = event -> statusDetails(callback, outcome.attemptStatus(), event)
-                .retry(retry.willRetry(), retry.dueAt())
-                .occurredAt(endedAt)
-                .answeredBy(answeredBy);
+        // A capacity refusal that ends the attempt (its requeue would expire, or it waited long enough) rang nobody:
+        // the per-callee cap no longer counts it, nor does the preview, told by the event's reason.
+        boolean placedNothing = outcome.verdict() == Verdict.CAPACITY;
+        UnaryOperator<CallEvent.Builder> details = event -> {
+            CallEvent.Builder status = statusDetails(callback, outcome.attemptStatus(), event)
+                    .retry(retry.willRetry(), retry.dueAt())
+                    .occurredAt(endedAt)
+                    .answeredBy(answeredBy);
+            return placedNothing ? status.reason(CAPACITY) : status;
+        };
         if (!retry.willRetry()) {
             // The attempt's end, its event, the request's end and its final event: one statement, so a crash can never
             // leave an ended attempt whose request never gets its final.
@@ -399,7 +405,8 @@ public class CallbackApplier {
                     : retry.blockedBy() != null ? RequestEnding.blocked(retry.blockedBy())
                     : retry.heldByCap() ? RequestEnding.HELD_BY_CAP_PAST_VALID_UNTIL
                     : retry.expires() ? RequestEnding.EXPIRES_BEFORE_RETRY : RequestEnding.of(outcome);
-            Mono<Optional<AttemptStatus>> end = events.endOn(command, ledger.transitionChange(change), details,
+            Mono<Optional<AttemptStatus>> end = events.endOn(command,
+                    placedNothing ? ledger.notPlacedChange(change) : ledger.transitionChange(change), details,
                     ending.status(), finalDetails(callback, ending, answeredBy));
             // An end the cancel would have made canceled (not an answered call's, nor a cancel's own) is refused,
             // all of it undone, when a cancel reached the request since the end's context was read: under the

@@ -80,6 +80,11 @@ class CommandHandler {
     static final String CARRIER_UNAVAILABLE = "carrier_unavailable";
     /** The {@code reason} of a wait after a capacity refusal, and the {@code error.code} of a request that ends so. */
     static final String CAPACITY = "capacity";
+    /**
+     * The {@code reason} of an attempt's {@code call.status failed} when no carrier placed a call for it, other than
+     * for its capacity ({@link #CAPACITY}): it rang nobody, and counts against no per-callee cap.
+     */
+    static final String NOT_PLACED = "not_placed";
     /** A new attempt's first dial ({@link AttemptLedger#claimDial} counts them from 1). */
     private static final int FIRST_DIAL = 1;
     private static final UnaryOperator<CallEvent.Builder> QUEUED = event -> event.status(AttemptStatus.QUEUED);
@@ -471,8 +476,10 @@ class CommandHandler {
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
                 null, null, dial);
         // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
-        Mono<Optional<AttemptStatus>> end = events.endOn(command, ledger.transitionChange(failed),
-                event -> event.status(AttemptStatus.FAILED).error(attemptCode, error.getMessage())
+        // It rang nobody: the per-callee cap no longer counts it, nor does the preview, told by the event's reason.
+        String notPlaced = error.isCapacityRefusal() ? CAPACITY : NOT_PLACED;
+        Mono<Optional<AttemptStatus>> end = events.endOn(command, ledger.notPlacedChange(failed),
+                event -> event.status(AttemptStatus.FAILED).reason(notPlaced).error(attemptCode, error.getMessage())
                         .retry(false, null),
                 finalStatus, event -> code == null ? event : (finalStatus == FinalStatus.EXPIRED
                         ? event.reason(code) : event).error(code, message));
