@@ -850,7 +850,13 @@ public final class PartitionLanes {
                             .onErrorReturn(LaneWork.Placement.NOT_PLACED)
                             .doOnNext(placement -> {
                                 switch (placement) {
-                                    case NOT_PLACED -> lanes.trunks().unplaced(slotKey);
+                                    // Revoked since it began, its hold went with the partition: the slot now is
+                                    // the count's of a call in flight (the one this start was a copy of), or none.
+                                    case NOT_PLACED -> {
+                                        if (owns(owner)) {
+                                            lanes.trunks().unplaced(slotKey);
+                                        }
+                                    }
                                     case NONE_IN_FLIGHT -> lanes.trunks().release(slotKey, false);
                                     case PLACED -> { }
                                 }

@@ -1377,6 +1377,42 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aStartThatEndsUnplacedAfterItsPartitionWasRevokedAndRegainedLeavesTheCountedCallsSlot() {
+        // A copy of a command whose call is live (the ledger will call it a duplicate) is being handled when the
+        // partition is revoked and given back: the count on regaining it holds the live call's slot anew.
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 10,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        List<Set<Integer>> counted = Collections.synchronizedList(new ArrayList<>());
+        inFlightCalls = (partitions, partitionCount) -> {
+            counted.add(partitions);
+            return Flux.fromIterable(counted.size() == 1 ? List.<TrunkGate.CountedCall>of()
+                    : List.of(new TrunkGate.CountedCall("r-0#1", 0, SECOND)));
+        };
+        Sinks.One<LaneWork.Placement> duplicate = Sinks.one();
+        PartitionLanes partition = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150),
+                (record, ticket) -> duplicate.asMono());
+        built.owns(Set.of(0), Set.of(), 1);
+        admit(partition, A);
+        time.advanceTimeBy(Duration.ofMillis(10));
+        TrunkGate trunk = built.trunks().gate(Trunks.DEFAULT);
+        assertThat(trunk.holds("r-0#1")).isTrue();
+
+        partition.revoke();
+        built.owns(Set.of(), Set.of(0), 1);
+        built.owns(Set.of(0), Set.of(), 1);
+        partition.reassigned();
+        time.advanceTimeBy(Duration.ofMillis(10));
+        assertThat(trunk.holds("r-0#1")).as("the live call's slot, counted").isTrue();
+
+        duplicate.tryEmitValue(LaneWork.Placement.NOT_PLACED);
+        time.advanceTimeBy(Duration.ofMillis(10));
+
+        assertThat(trunk.holds("r-0#1")).as("the revoked start's hold went with the partition; the call's stays")
+                .isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(1);
+    }
+
+    @Test
     void aHeadsWaitAtTheTrunkEndsItsCheckTimerWhenItStartsSoTheTimerGivesUpItsJobPlace() {
         // One trunk channel, 100 ms calls, one job at a time: A's second call waits for the channel, and the timer
         // that looks at its wait after park-after (10 s) takes the one place while it is armed.
