@@ -280,8 +280,10 @@ public class CallbackApplier {
      * A call that has just been placed or begun to ring although a cancel reached its request (as the transition's own
      * statement read the request's cancel mark) is cancelled at the carrier again: the cancel's own order may have
      * failed, or crossed the dial before the call had a carrier id. An answered call is never hung up. The callback is
-     * applied whatever becomes of the order (a failure is logged and counted by the {@link CallCanceller}; the next
-     * early status, or the cancel's own retries, ask again).
+     * applied whatever becomes of the order, without waiting for it (a failure is logged and counted by the
+     * {@link CallCanceller}; the next early status, or the cancel's own retries, ask again): the order's outcome may
+     * come only after this very status is applied (a SIP call's hang-up waits for its INVITE's outcome, which the
+     * call's next step brings, and its steps wait for their statuses to be applied).
      */
     private Mono<Void> cancelAgain(CarrierCallback callback) {
         AttemptStatus status = callback.status();
@@ -289,18 +291,15 @@ public class CallbackApplier {
         if (!early || callback.providerCallId() == null) {
             return Mono.empty();
         }
-        return Mono.defer(() -> {
-                    log.info("request {} attempt {} is {} although a cancel reached it; cancelled at the carrier again",
-                            callback.requestId(), callback.attempt(), status.wire());
-                    return canceller.getObject().cancel(new CallRef(callback.requestId(), callback.attempt(),
-                            callback.providerCallId()));
-                })
-                .onErrorResume(error -> {
-                    log.warn("request {} attempt {} could not be cancelled again on its {} status: {}",
-                            callback.requestId(), callback.attempt(), status.wire(), error.toString());
-                    return Mono.empty();
-                })
-                .then();
+        return Mono.fromRunnable(() -> {
+            log.info("request {} attempt {} is {} although a cancel reached it; cancelled at the carrier again",
+                    callback.requestId(), callback.attempt(), status.wire());
+            canceller.getObject().cancel(new CallRef(callback.requestId(), callback.attempt(),
+                            callback.providerCallId()))
+                    .subscribe(ignored -> { }, error -> log.warn("request {} attempt {} could not be cancelled again "
+                            + "on its {} status: {}", callback.requestId(), callback.attempt(), status.wire(),
+                            error.toString()));
+        });
     }
 
     /** How an attempt ends once a cancel decides it: {@code canceled}, without a retry. */
