@@ -81,12 +81,10 @@ final class CompactedView<V> {
     /**
      * @param schema the topic's schema ({@code schemas/<name>.v1.json})
      * @param keyOf  the key a value belongs under, as the contract spells it
-     * @param holdsUnreadable whether a record that cannot be read holds its key as present: where a key present is
-     *               the safe side (a number on the DNC list is not called), every dispatcher then holds it alike
-     */
-    /**
      * @param heldAs the key an unreadable record holds as present, from its record key (null: it holds nothing): the
-     *               key a lookup asks for, so that a record keyed in another spelling of it spares it too
+     *               key a lookup asks for, so that a record keyed in another spelling of it spares it too. Where a key
+     *               present is the safe side (a number on the DNC list is not called), every dispatcher then holds it
+     *               alike
      */
     CompactedView(String name, Class<V> type, ContractSchema schema, Function<V, String> keyOf,
                   Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, boolean announces,

@@ -66,8 +66,8 @@ class PolicyViews {
 
     /** The view of {@code topic}, its values read against {@code schemas/<schema>.v1.json}, and its age. */
     private <V> CompactedView<V> view(String name, Class<V> type, String schema, Function<V, String> keyOf,
-                                             String topic, boolean announces, UnaryOperator<String> unreadableHeldAs,
-                                             KafkaSettings kafka, MeterRegistry registry) {
+                                      String topic, boolean announces, UnaryOperator<String> unreadableHeldAs,
+                                      KafkaSettings kafka, MeterRegistry registry) {
         CompactedTopicReader reader = new CompactedTopicReader(kafka, topic);
         freshness.add(new ViewFreshness(name, reader::readToNow, clock, lookEvery, LOOK_PATIENCE, Schedulers.parallel(),
                 registry));
