@@ -760,6 +760,22 @@ public class AttemptLedger {
                 .all();
     }
 
+    /**
+     * Of the attempts named (pairwise, {@code requestIds[i]} and {@code attempts[i]}), those in flight as
+     * {@link #inFlight} tells them, whenever the carrier was asked: each as its request id and attempt number.
+     */
+    public Flux<Map.Entry<String, Integer>> stillInFlight(List<String> requestIds, List<Integer> attempts) {
+        return db.sql("""
+                        SELECT a.request_id, a.attempt_no
+                          FROM unnest($1::text[], $2::integer[]) AS k(request_id, attempt_no)
+                          JOIN dispatch.attempts a ON a.request_id = k.request_id AND a.attempt_no = k.attempt_no
+                         WHERE a.live AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued""")
+                .bind(0, requestIds.toArray(String[]::new))
+                .bind(1, attempts.toArray(Integer[]::new))
+                .map(row -> Map.entry(row.get(0, String.class), row.get(1, Integer.class)))
+                .all();
+    }
+
     /** A command's {@code carrier_options} read on their own, without the rest of the command (its variables). */
     @SuppressWarnings("unchecked")
     private static Map<String, Object> carrierOptions(String json) {

@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
@@ -50,6 +51,11 @@ public class Lanes {
      * attempts, or failed to.
      */
     static final Duration RECOUNT_AFTER = Duration.ofSeconds(5);
+    /**
+     * How often the slots held for calls a count found in flight are looked up in the attempt ledger, while there are
+     * any ({@link #checkCounted}).
+     */
+    static final Duration COUNTED_CHECK = Duration.ofSeconds(30);
     /** How long a gained partition's first records wait for the due times of parked records ({@link #learnParked}). */
     static final Duration PARKED_LOOKUP = Duration.ofSeconds(3);
     /** How often a lane held for want of a carrier looks again. */
@@ -90,6 +96,8 @@ public class Lanes {
     private long assignments;
     /** Partitions of the commands topic, as last learnt. */
     private int partitionCount;
+    /** Whether a {@link #checkCounted} is scheduled or under way. */
+    private final AtomicBoolean countedCheck = new AtomicBoolean();
 
     /**
      * @param voiceGateway the Voice Gateway's defaults, and {@code sip} the SIP trunk's: the ring timeout and time
@@ -305,10 +313,55 @@ public class Lanes {
                     }
                     metrics.countedOnAssign(held);
                     log.info("Partitions {} gained: {} calls in flight on them hold trunk slots", gained, held);
+                    checkCountedLater();
                 }, error -> {
                     trunks.countingEnded();
                     log.warn("Partitions {} gained: the calls in flight on them could not be counted", gained, error);
                 });
+    }
+
+    /** Schedules a {@link #checkCounted} unless one is scheduled or under way. */
+    private void checkCountedLater() {
+        if (countedCheck.compareAndSet(false, true)) {
+            timers.schedule(this::checkCounted, COUNTED_CHECK.toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * Releases the slots held for calls a count found in flight (and for no start of this dispatcher's) whose attempts
+     * the ledger no longer has in flight; again every {@link #COUNTED_CHECK} while such slots are held. Such a call's
+     * end comes here, as a status, unless the previous owner ended the attempt itself: a dial it had under way when
+     * it lost the partition, which the carrier refused (for its capacity too) or which was never placed. That end
+     * reached only the previous owner's gates, and the slot here would be held until it lapsed, an hour or more, the
+     * trunk a call short on this dispatcher meanwhile. A failed look releases nothing and is made again.
+     */
+    private void checkCounted() {
+        List<String> held = trunks.heldByCountAlone();
+        if (held.isEmpty()) {
+            countedCheck.set(false);
+            return;
+        }
+        inFlightCalls.stillInFlight(held)
+                .timeout(COUNT_TIMEOUT)
+                .subscribe(inFlight -> {
+                    int released = trunks.releaseHeldByCountAlone(held.stream()
+                            .filter(slotKey -> !inFlight.contains(slotKey))
+                            .toList());
+                    if (released > 0) {
+                        metrics.countedEndedElsewhere(released);
+                        log.info("{} trunk slots held for calls found in flight on gained partitions released: their"
+                                + " attempts ended at the partitions' previous owner", released);
+                    }
+                    countedCheckAgain();
+                }, error -> {
+                    log.warn("The calls found in flight on gained partitions could not be looked up again", error);
+                    countedCheckAgain();
+                });
+    }
+
+    private void countedCheckAgain() {
+        countedCheck.set(false);
+        checkCountedLater();
     }
 
     /** The commands partitions this dispatcher owns now. */

@@ -8,10 +8,15 @@ import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * The calls in flight on gained partitions, from the attempt ledger: attempts the carrier was asked for that have not
@@ -45,6 +50,20 @@ class LedgerInFlightCalls implements InFlightCalls {
                 .filter(attempt -> partitions.contains(KafkaPublisher.partitionOf(attempt.callerId(), partitionCount)))
                 .map(attempt -> counted(attempt, partitionCount, now))
                 .filter(call -> call.ageNanos() < call.holdNanos());
+    }
+
+    @Override
+    public Mono<Set<String>> stillInFlight(Collection<String> slotKeys) {
+        List<String> requestIds = new ArrayList<>();
+        List<Integer> attempts = new ArrayList<>();
+        for (String slotKey : slotKeys) {
+            int hash = slotKey.lastIndexOf('#');
+            requestIds.add(slotKey.substring(0, hash));
+            attempts.add(Integer.parseInt(slotKey.substring(hash + 1)));
+        }
+        return ledger.stillInFlight(requestIds, attempts)
+                .map(attempt -> TrunkGate.slotKey(attempt.getKey(), attempt.getValue()))
+                .collect(Collectors.toSet());
     }
 
     private TrunkGate.CountedCall counted(InFlightAttempt attempt, int partitionCount, Instant now) {

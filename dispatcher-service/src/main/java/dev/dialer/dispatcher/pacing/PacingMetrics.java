@@ -40,8 +40,9 @@ import org.springframework.stereotype.Component;
  *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.concurrency.decreases},
  *       {@code …trunk.capacity.rejections},
  *       {@code …trunk.waiting}: lanes queued for the trunk's token or slot;</li>
- *   <li>{@code dialer.dispatcher.trunk.slots.rebalanced{change=released|counted}}: slots let go with revoked
- *       partitions, and calls found in flight on gained ones and held as slots;</li>
+ *   <li>{@code dialer.dispatcher.trunk.slots.rebalanced{change=released|counted|ended_elsewhere}}: slots let go
+ *       with revoked partitions, calls found in flight on gained ones and held as slots, and those of such calls
+ *       released when the ledger showed their attempts ended by the partitions' previous owner;</li>
  *   <li>{@code dialer.dispatcher.trunk.grants.unused{trunk,reason=campaign|canceled|expired|blocked,
  *       token=given_back|spent|none}}: starts a trunk granted that were not made (the lane's campaign was not due, or
  *       its command was cancelled, expired or put on the DNC list meanwhile),
@@ -59,6 +60,7 @@ class PacingMetrics {
     private final Timer waited;
     private final Counter slotsReleased;
     private final Counter slotsCounted;
+    private final Counter slotsEndedElsewhere;
     private final Map<Ends, Map<Unpaced, Counter>> unpaced = new EnumMap<>(Ends.class);
     private final AtomicInteger paused = new AtomicInteger();
     private final Counter jobFailures;
@@ -90,6 +92,8 @@ class PacingMetrics {
                 .register(registry);
         this.slotsReleased = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "released");
         this.slotsCounted = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "counted");
+        this.slotsEndedElsewhere = registry.counter("dialer.dispatcher.trunk.slots.rebalanced",
+                "change", "ended_elsewhere");
         for (Ends reason : Ends.values()) {
             Map<Unpaced, Counter> byPlace = unpaced.computeIfAbsent(reason, r -> new EnumMap<>(Unpaced.class));
             for (Unpaced at : Unpaced.values()) {
@@ -184,6 +188,10 @@ class PacingMetrics {
 
     void countedOnAssign(int count) {
         slotsCounted.increment(count);
+    }
+
+    void countedEndedElsewhere(int count) {
+        slotsEndedElsewhere.increment(count);
     }
 
     void jobFailed() {

@@ -267,6 +267,7 @@ public final class TrunkGate {
             if (slot != null && slot.counted && slot.holders == 1) {
                 // The counted call in flight is now the slot's only holder; its terminal status releases it.
                 slot.counted = false;
+                slot.countAlone = true;
                 granted.remove(slotKey);
                 return;
             }
@@ -318,7 +319,7 @@ public final class TrunkGate {
         Grant grant = granted.remove(slotKey);
         serve(now(), toWake);
         return new HeldSlot(slot.partition, slot.holders, slot.takenAt, slot.lapsesAt, slot.counted,
-                grant == null ? null : grant.at());
+                slot.countAlone, grant == null ? null : grant.at());
     }
 
     /**
@@ -344,12 +345,14 @@ public final class TrunkGate {
             existing.holders += held.holders();
             existing.lapsesAt = Math.max(existing.lapsesAt, held.lapsesAt());
             existing.counted |= held.counted();
+            existing.countAlone = false;
             return;
         }
         long episode = decreases > 0 && held.takenAt() <= lastDecreaseAt ? decreases - 1 : decreases;
         Slot slot = new Slot(held.partition(), episode, held.takenAt(), held.lapsesAt());
         slot.holders = held.holders();
         slot.counted = held.counted();
+        slot.countAlone = held.countAlone();
         slots.put(slotKey, slot);
         lapsesBy(held.lapsesAt());
     }
@@ -491,6 +494,7 @@ public final class TrunkGate {
                     long hold = call.holdNanos() > 0 ? call.holdNanos() : slotTimeLimitNanos;
                     long age = Math.max(0, Math.min(call.ageNanos(), hold));
                     Slot counted = new Slot(call.partition(), decreases, now - age, now - age + hold + 1);
+                    counted.countAlone = true;
                     slots.put(call.slotKey(), counted);
                     lapsesBy(counted.lapsesAt);
                     held++;
@@ -518,6 +522,42 @@ public final class TrunkGate {
             releasedWhileCounting.clear();
             serve(now, toWake);
         }
+    }
+
+    /**
+     * The slots held for calls a count of gained partitions found in flight, and for no start of this dispatcher's:
+     * their calls' ends come here, unless the previous owner ended them itself (a dial it had under way when it lost
+     * the partition, refused by the carrier or never placed), which tells only its own gates.
+     */
+    synchronized List<String> heldByCountAlone() {
+        List<String> keys = new ArrayList<>();
+        slots.forEach((slotKey, slot) -> {
+            if (slot.countAlone) {
+                keys.add(slotKey);
+            }
+        });
+        return keys;
+    }
+
+    /**
+     * Releases those of {@code slotKeys} still held for a count alone ({@link #heldByCountAlone}): their attempts are
+     * no longer in flight. One a start of this dispatcher's holds since (the attempt dialled again here) stays.
+     *
+     * @param toWake the lanes to wake, for the caller to run once it holds no lock
+     * @return how many were released
+     */
+    int releaseHeldByCountAlone(Collection<String> slotKeys, List<Runnable> toWake) {
+        int released = 0;
+        synchronized (this) {
+            for (String slotKey : slotKeys) {
+                Slot slot = slots.get(slotKey);
+                if (slot != null && slot.countAlone) {
+                    release(slotKey, false, Long.MIN_VALUE, toWake);
+                    released++;
+                }
+            }
+        }
+        return released;
     }
 
     /**
@@ -585,6 +625,7 @@ public final class TrunkGate {
             // a duplicate): it shares the call's slot, so its release must not free the slot of the call in progress.
             held.holders++;
             held.lapsesAt = Math.max(held.lapsesAt, lapsesAt);
+            held.countAlone = false;
         } else {
             slots.put(slotKey, new Slot(partition, decreases, now, lapsesAt));
             lapsesBy(lapsesAt);
@@ -735,7 +776,8 @@ public final class TrunkGate {
      * A held slot on its way from one trunk to another ({@link #handOver}, {@link #adopt}), with the time of a start
      * granted under it and not yet claimed (null when none).
      */
-    record HeldSlot(int partition, int holders, long takenAt, long lapsesAt, boolean counted, Long grantedAt) {
+    record HeldSlot(int partition, int holders, long takenAt, long lapsesAt, boolean counted, boolean countAlone,
+                    Long grantedAt) {
     }
 
     /** A held slot: for which partition it was taken, when it lapses, and how many starts of its attempt hold it. */
@@ -750,6 +792,8 @@ public final class TrunkGate {
         private long lapsesAt;
         /** Found in flight by a count of a gained partition while a start held it (see {@link #unplaced}). */
         private boolean counted;
+        /** Held for a call a count found in flight, and for no start of this dispatcher's ({@link #heldByCountAlone}). */
+        private boolean countAlone;
 
         Slot(int partition, long takenAfterDecrease, long takenAt, long lapsesAt) {
             this.partition = partition;

@@ -364,6 +364,26 @@ public final class Trunks {
         }
     }
 
+    /** {@link TrunkGate#heldByCountAlone} of every trunk. */
+    List<String> heldByCountAlone() {
+        List<String> keys = new ArrayList<>();
+        gates().values().forEach(gate -> keys.addAll(gate.heldByCountAlone()));
+        return keys;
+    }
+
+    /** {@link TrunkGate#releaseHeldByCountAlone} at every trunk; how many slots were released in all. */
+    int releaseHeldByCountAlone(Collection<String> slotKeys) {
+        int released = 0;
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (moves) {
+            for (TrunkGate gate : gates().values()) {
+                released += gate.releaseHeldByCountAlone(slotKeys, toWake);
+            }
+        }
+        toWake.forEach(Runnable::run);
+        return released;
+    }
+
     /** Calls in progress on every trunk together. */
     public int inFlight() {
         int inFlight = 0;

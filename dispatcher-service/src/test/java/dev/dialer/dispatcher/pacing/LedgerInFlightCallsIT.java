@@ -60,6 +60,35 @@ class LedgerInFlightCallsIT extends DispatcherOnDatabase {
         assertThat(Duration.ofNanos(counted.get(recent).holdNanos())).isEqualTo(Duration.ofMinutes(65));
     }
 
+    @Test
+    void ofTheCallsNamedThoseStillInFlightAreTold() {
+        String talking = placed(Map.of("timeout", 120, "timeLimit", 10_800), Duration.ofMinutes(70));
+        String notPlaced = placed(Map.of(), Duration.ofMinutes(1));
+        String requeued = placed(Map.of(), Duration.ofMinutes(1));
+        String ended = placed(Map.of(), Duration.ofMinutes(1));
+        Set<String> still;
+        try {
+            // As the previous owner of their partition ends a dial it could not place, requeues one the carrier
+            // refused for its capacity, and applies a terminal status.
+            db.sql("UPDATE dispatch.attempts SET carrier_asked_at = NULL WHERE request_id = $1")
+                    .bind(0, notPlaced.substring(0, notPlaced.lastIndexOf('#')))
+                    .then().block(WAIT);
+            db.sql("UPDATE dispatch.attempts SET requeued = true WHERE request_id = $1")
+                    .bind(0, requeued.substring(0, requeued.lastIndexOf('#')))
+                    .then().block(WAIT);
+            db.sql("UPDATE dispatch.attempts SET status = 'completed' WHERE request_id = $1")
+                    .bind(0, ended.substring(0, ended.lastIndexOf('#')))
+                    .then().block(WAIT);
+            still = inFlight.stillInFlight(List.of(talking, notPlaced, requeued, ended, "unknown-request#1",
+                    TrunkGate.slotKey(talking.substring(0, talking.lastIndexOf('#')), 2))).block(WAIT);
+        } finally {
+            db.sql("UPDATE dispatch.attempts SET status = 'completed' WHERE request_id LIKE 'inflight-%'")
+                    .then().block(WAIT);
+        }
+
+        assertThat(still).containsExactly(talking);
+    }
+
     /** An attempt in progress whose carrier was asked {@code ago}; its slot key. */
     private String placed(Map<String, Object> carrierOptions, Duration ago) {
         String id = "inflight-" + UUID.randomUUID();

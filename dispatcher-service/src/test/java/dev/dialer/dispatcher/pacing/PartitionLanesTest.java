@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
@@ -737,6 +739,51 @@ class PartitionLanesTest {
         built.owns(Set.of(), Set.of(2), 4);
         time.advanceTimeBy(Lanes.RECOUNT_AFTER);
         assertThat(counted).hasSize(3);
+    }
+
+    @Test
+    void aCountedCallWhoseAttemptThePreviousOwnerEndedGivesItsSlotBack() {
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 10,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        Set<String> ledgerInFlight = ConcurrentHashMap.newKeySet();
+        ledgerInFlight.addAll(List.of("ringing#1", "refused#1"));
+        List<Set<String>> lookedUp = Collections.synchronizedList(new ArrayList<>());
+        inFlightCalls = new InFlightCalls() {
+            @Override
+            public Flux<TrunkGate.CountedCall> on(Set<Integer> partitions, int partitionCount) {
+                return Flux.fromIterable(ledgerInFlight).map(key -> new TrunkGate.CountedCall(key, 3, SECOND));
+            }
+
+            @Override
+            public Mono<Set<String>> stillInFlight(Collection<String> slotKeys) {
+                lookedUp.add(Set.copyOf(slotKeys));
+                return Mono.just(slotKeys.stream().filter(ledgerInFlight::contains).collect(Collectors.toSet()));
+            }
+        };
+        lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        TrunkGate trunk = built.trunks().gate(Trunks.DEFAULT);
+        built.owns(Set.of(3), Set.of(), 4);
+        time.advanceTimeBy(Lanes.RECOUNT_AFTER);
+        assertThat(trunk.inFlight()).isEqualTo(2);
+
+        // The previous owner's create-call for "refused#1" was refused: it ended the attempt, telling only itself.
+        ledgerInFlight.remove("refused#1");
+        time.advanceTimeBy(Lanes.COUNTED_CHECK);
+
+        assertThat(trunk.holds("refused#1")).isFalse();
+        assertThat(trunk.holds("ringing#1")).isTrue();
+        assertThat(registry.get("dialer.dispatcher.trunk.slots.rebalanced").tag("change", "ended_elsewhere")
+                .counter().count()).isEqualTo(1.0);
+
+        // Looked up again while a counted call holds a slot; no more once its status has released it.
+        int looks = lookedUp.size();
+        time.advanceTimeBy(Lanes.COUNTED_CHECK);
+        assertThat(lookedUp).hasSize(looks + 1);
+        assertThat(lookedUp.get(looks)).containsExactly("ringing#1");
+        built.trunks().release("ringing#1", true);
+        time.advanceTimeBy(Lanes.COUNTED_CHECK.multipliedBy(3));
+        assertThat(lookedUp).hasSize(looks + 1);
+        assertThat(trunk.inFlight()).isZero();
     }
 
     @Test

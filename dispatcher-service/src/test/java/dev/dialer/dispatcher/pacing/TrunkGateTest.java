@@ -475,6 +475,35 @@ class TrunkGateTest {
     }
 
     @Test
+    void onlySlotsHeldForACountedCallAloneAreReleasedAsEndedElsewhere() {
+        TrunkGate trunk = new TrunkGate(0, 10, HOUR, time);
+        List<Runnable> toWake = new ArrayList<>();
+        // A start of this dispatcher's holds "mine#1" when the count finds it in flight too.
+        assertThat(trunk.acquireOrWait("mine#1", "acc", 4, 0, () -> { })).isZero();
+        trunk.countingStarts();
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("elsewhere#1", 4, SECOND),
+                new TrunkGate.CountedCall("joined#1", 4, SECOND),
+                new TrunkGate.CountedCall("mine#1", 4, SECOND)));
+        assertThat(trunk.heldByCountAlone()).containsExactlyInAnyOrder("elsewhere#1", "joined#1");
+
+        // The counted "joined#1" is dialled again here (its capacity requeue came due): a start holds it too.
+        assertThat(trunk.acquireOrWait("joined#1", "acc", 4, 0, () -> { })).isZero();
+        assertThat(trunk.heldByCountAlone()).containsExactly("elsewhere#1");
+
+        assertThat(trunk.releaseHeldByCountAlone(List.of("elsewhere#1", "joined#1", "mine#1", "unknown#1"), toWake))
+                .isEqualTo(1);
+        assertThat(trunk.holds("elsewhere#1")).isFalse();
+        assertThat(trunk.holds("joined#1")).isTrue();
+        assertThat(trunk.holds("mine#1")).isTrue();
+
+        // The start of "mine#1" ends unplaced: the counted call alone holds the slot now, and may be let go.
+        trunk.unplaced("mine#1");
+        assertThat(trunk.heldByCountAlone()).containsExactly("mine#1");
+        assertThat(trunk.releaseHeldByCountAlone(List.of("mine#1"), toWake)).isEqualTo(1);
+        assertThat(trunk.inFlight()).isEqualTo(1);
+    }
+
+    @Test
     void startsWaitWhileACountRunsSoTheCountedCallsAndNewStartsNeverPassTheLimit() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         AtomicInteger woken = new AtomicInteger();
