@@ -792,7 +792,7 @@ public final class TrunkGate {
         private long lapsesAt;
         /** Found in flight by a count of a gained partition while a start held it (see {@link #unplaced}). */
         private boolean counted;
-        /** Held for a call a count found in flight, and for no start of this dispatcher's ({@link #heldByCountAlone}). */
+        /** Held for a call a count found in flight, for no start of this dispatcher (see {@link #heldByCountAlone}). */
         private boolean countAlone;
 
         Slot(int partition, long takenAfterDecrease, long takenAt, long lapsesAt) {
