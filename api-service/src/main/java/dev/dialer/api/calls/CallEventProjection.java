@@ -2,9 +2,9 @@ package dev.dialer.api.calls;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.DialGivenBack;
 import dev.dialer.common.contract.EventType;
 import java.time.Instant;
-import java.util.Set;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.stereotype.Component;
@@ -26,13 +26,6 @@ class CallEventProjection {
 
     /** What applying an event did. */
     enum Result { APPLIED, DUPLICATE }
-
-    /** The reasons of a {@code call.deferred} that gives its attempt's dial back (the dispatcher's words). */
-    /**
-     * The reasons of an attempt's dial given back: a wait under the same number ({@code call.deferred}), or its end
-     * when no carrier placed a call for it ({@code call.status failed}, {@code capacity} or {@code not_placed}).
-     */
-    private static final Set<String> DIALS_GIVEN_BACK = Set.of("capacity", "carrier_unavailable", "not_placed");
 
     private final DatabaseClient db;
     private final TransactionalOperator transactions;
@@ -74,7 +67,7 @@ class CallEventProjection {
         boolean ends = event.eventType() == EventType.STATUS && event.status() != null
                 && isTerminalAttemptStatus(event.status());
         if (!(waits || ends) || event.attempt() == null || event.reason() == null
-                || !DIALS_GIVEN_BACK.contains(event.reason())) {
+                || !DialGivenBack.by(event.reason())) {
             return Mono.empty();
         }
         return db.sql("""

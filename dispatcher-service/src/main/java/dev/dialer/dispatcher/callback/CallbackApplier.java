@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.callback;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.DialGivenBack;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
@@ -129,7 +130,6 @@ public class CallbackApplier {
     private final RetryProperties retry;
     private final ObjectProvider<CallCanceller> canceller;
     private final StatusMoves moves;
-    static final String CAPACITY = "capacity";
 
     CallbackApplier(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, RetryPolicy retryPolicy,
                     RetryMetrics retryMetrics, Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes,
@@ -395,7 +395,7 @@ public class CallbackApplier {
                     .retry(retry.willRetry(), retry.dueAt())
                     .occurredAt(endedAt)
                     .answeredBy(answeredBy);
-            return placedNothing ? status.reason(CAPACITY) : status;
+            return placedNothing ? status.reason(DialGivenBack.CAPACITY) : status;
         };
         if (!retry.willRetry()) {
             // The attempt's end, its event, the request's end and its final event: one statement, so a crash can never
@@ -594,7 +594,7 @@ public class CallbackApplier {
                 .filter(Boolean::booleanValue)
                 // As a retry: a cancel that reached the request since it was dialled ends it, not a requeue.
                 .flatMap(done -> ledger.notCancelled(callback.requestId()).thenReturn(done))
-                .flatMap(done -> events.deferred(command, CAPACITY, due, event -> event
+                .flatMap(done -> events.deferred(command, DialGivenBack.CAPACITY, due, event -> event
                                 .attempt(callback.attempt())
                                 .provider(callback.providerStatus(), callback.providerCallId())
                                 .sip(callback.sipStatus(), callback.sipReason()))
@@ -714,7 +714,7 @@ public class CallbackApplier {
                 case ANSWERED -> new RequestEnding(FinalStatus.ANSWERED, null, null);
                 case RETRYABLE, DECLINED -> new RequestEnding(FinalStatus.EXHAUSTED, null, null);
                 case UNREACHABLE -> new RequestEnding(FinalStatus.FAILED, null, null);
-                case CAPACITY -> new RequestEnding(FinalStatus.EXHAUSTED, "capacity",
+                case CAPACITY -> new RequestEnding(FinalStatus.EXHAUSTED, DialGivenBack.CAPACITY,
                         "the carrier had no capacity for the call");
                 case CANCELED -> new RequestEnding(FinalStatus.CANCELED, null, null);
             };

@@ -5,6 +5,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.common.contract.DialGivenBack;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.DeadLetters;
 import dev.dialer.common.kafka.InboundRecord;
@@ -77,14 +78,6 @@ class CommandHandler {
     private static final ThrottledWarnings carrierWarnings = new ThrottledWarnings(log, Duration.ofSeconds(10));
     static final String CARRIER_ERROR = "carrier_error";
     static final String VALID_UNTIL = "valid_until";
-    static final String CARRIER_UNAVAILABLE = "carrier_unavailable";
-    /** The {@code reason} of a wait after a capacity refusal, and the {@code error.code} of a request that ends so. */
-    static final String CAPACITY = "capacity";
-    /**
-     * The {@code reason} of an attempt's {@code call.status failed} when no carrier placed a call for it, other than
-     * for its capacity ({@link #CAPACITY}): it rang nobody, and counts against no per-callee cap.
-     */
-    static final String NOT_PLACED = "not_placed";
     /** A new attempt's first dial ({@link AttemptLedger#claimDial} counts them from 1). */
     private static final int FIRST_DIAL = 1;
     private static final UnaryOperator<CallEvent.Builder> QUEUED = event -> event.status(AttemptStatus.QUEUED);
@@ -335,7 +328,7 @@ class CommandHandler {
                 .retryWhen(InfraRetry.untilRecovered("attempt queued at"))
                 .flatMap(queuedAt -> requeueNotPlaced(command, dial, error, queuedAt))
                 .switchIfEmpty(Mono.defer(() -> error.isCapacityRefusal()
-                        ? unplacedTellingTrunk(command, dial, error, FinalStatus.EXHAUSTED, CAPACITY,
+                        ? unplacedTellingTrunk(command, dial, error, FinalStatus.EXHAUSTED, DialGivenBack.CAPACITY,
                         "the carrier had no capacity for the call")
                         : carrierFailed(command, dial, error)));
     }
@@ -353,7 +346,7 @@ class CommandHandler {
                                                   Instant queuedAt) {
         Instant now = clock.instant();
         boolean capacity = error.isCapacityRefusal();
-        String reason = capacity ? CAPACITY : CARRIER_UNAVAILABLE;
+        String reason = capacity ? DialGivenBack.CAPACITY : DialGivenBack.CARRIER_UNAVAILABLE;
         Instant due = now.plus(capacity ? capacityRequeueDelay
                 : retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
         if (gate.expiresBy(command, due)) {
@@ -477,7 +470,7 @@ class CommandHandler {
                 null, null, dial);
         // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
         // It rang nobody: the per-callee cap no longer counts it, nor does the preview, told by the event's reason.
-        String notPlaced = error.isCapacityRefusal() ? CAPACITY : NOT_PLACED;
+        String notPlaced = error.isCapacityRefusal() ? DialGivenBack.CAPACITY : DialGivenBack.NOT_PLACED;
         Mono<Optional<AttemptStatus>> end = events.endOn(command, ledger.notPlacedChange(failed),
                 event -> event.status(AttemptStatus.FAILED).reason(notPlaced).error(attemptCode, error.getMessage())
                         .retry(false, null),
