@@ -133,6 +133,12 @@ class OpenApiIT extends RunningApiService {
         assertThat(document.at("/paths/~1api~1v2~1outgoing~1preview/post/requestBody/content").propertyNames())
                 .containsExactlyInAnyOrder(JSON_TYPE, FORM);
         for (String send : List.of("send", "preview")) {
+            // A form's variables are written as the endpoint reads them, variables[Name]=…, not as bare names.
+            JsonNode form = document.at("/paths/~1api~1v2~1outgoing~1" + send + "/post/requestBody/content/"
+                    + FORM.replace("/", "~1"));
+            assertThat(form.at("/encoding/variables/style").asString()).as(send).isEqualTo("deepObject");
+            assertThat(form.at("/encoding/variables/explode").asBoolean()).as(send).isTrue();
+            assertThat(form.at("/examples/form/value").asString()).as(send).contains("variables%5BName%5D=");
             assertThat(document.at("/paths/~1api~1v2~1outgoing~1" + send + "/post/responses/415/content"
                     + "/application~1problem+json/examples/unsupported-media-type/value/detail").asString())
                     .startsWith("The body is labelled multipart/form-data,");

@@ -12,6 +12,7 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Encoding;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
@@ -120,8 +121,9 @@ class SendController {
                                     @ExampleObject(name = "bulk", summary = "Several recipients, retried every 15 "
                                             + "minutes", value = ApiDocs.SEND_BULK)}),
                     @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED_VALUE,
-                            schema = @Schema(implementation = SendDocs.class), examples = @ExampleObject(
-                                    name = "form", value = ApiDocs.SEND_WITH_FLOW))}))
+                            schema = @Schema(implementation = SendDocs.class), encoding = @Encoding(
+                                    name = "variables", style = "DEEP_OBJECT", explode = true),
+                            examples = @ExampleObject(name = "form", value = ApiDocs.SEND_FORM))}))
     @ApiResponse(responseCode = "200", description = "Queued (rows of rejected recipients say why)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
                     schema = @Schema(implementation = SendDocs.Answer.class),
@@ -176,8 +178,9 @@ class SendController {
                                     @ExampleObject(name = "bulk", summary = "Several recipients, retried every 15 "
                                             + "minutes", value = ApiDocs.SEND_BULK)}),
                     @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED_VALUE,
-                            schema = @Schema(implementation = SendDocs.class), examples = @ExampleObject(
-                                    name = "form", value = ApiDocs.SEND_WITH_FLOW))}))
+                            schema = @Schema(implementation = SendDocs.class), encoding = @Encoding(
+                                    name = "variables", style = "DEEP_OBJECT", explode = true),
+                            examples = @ExampleObject(name = "form", value = ApiDocs.SEND_FORM))}))
     @ApiResponse(responseCode = "200", description = "What the dialer would do with each recipient now")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "413", description = TOO_LARGE, content = @Content(mediaType = ApiDocs.PROBLEM_JSON,

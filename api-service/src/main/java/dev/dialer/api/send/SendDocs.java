@@ -13,8 +13,9 @@ import java.util.Map;
 @Schema(name = "SendRequest", requiredProperties = {"bridge", "to"},
         patternProperties = @StringToClassMapItem(key = "^variables\\[[^\\]]+\\]$", value = String.class),
         description = "`flow_id` or `audio` is required. Also accepted as a form, and as JSON sent with curl's default "
-                + "form content type; `variables[Name]` flat keys are read as `variables`. A field given twice (a JSON "
-                + "member, a variable given both ways, a form field the endpoint reads other than `to`, which "
+                + "form content type; `variables[Name]` flat keys are read as `variables` (in a form, `variables` is "
+                + "written so: `deepObject`). `{number, foreign_id}` recipients are JSON only. A field given twice "
+                + "(a JSON member, a variable given both ways, a form field the endpoint reads other than `to`, which "
                 + "repeats to list recipients) is a 400 naming it, never the last one taken.")
 record SendDocs(
         @JsonProperty("bridge") @Schema(description = "Caller ID the call is placed from, with country code",
