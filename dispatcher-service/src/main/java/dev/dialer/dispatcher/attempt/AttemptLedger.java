@@ -307,11 +307,14 @@ public class AttemptLedger {
         return db.sql("""
                         SELECT r.cancel_requested_at IS NOT NULL,
                                (SELECT b.answered_by FROM dispatch.answered_by b
-                                 WHERE b.request_id = $1 AND b.attempt_no = $2)
+                                 WHERE b.request_id = $1 AND b.attempt_no = $2),
+                               (SELECT a.status IN ('ringing', 'in-progress') FROM dispatch.attempts a
+                                 WHERE a.request_id = $1 AND a.attempt_no = $2)
                           FROM dispatch.requests r WHERE r.request_id = $1""")
                 .bind(0, requestId)
                 .bind(1, attempt)
-                .map(row -> new EndContext(Boolean.TRUE.equals(row.get(0, Boolean.class)), row.get(1, String.class)))
+                .map(row -> new EndContext(Boolean.TRUE.equals(row.get(0, Boolean.class)), row.get(1, String.class),
+                        Boolean.TRUE.equals(row.get(2, Boolean.class))))
                 .one()
                 .defaultIfEmpty(new EndContext(false, null));
     }
@@ -319,8 +322,14 @@ public class AttemptLedger {
     /**
      * @param cancelRequested whether a cancel reached the request
      * @param answeredBy      who answered, by an answering-machine detection; null when none arrived
+     * @param rang            whether the attempt's current dial rang or was answered, as {@link #capacityContext}
      */
-    public record EndContext(boolean cancelRequested, String answeredBy) {
+    public record EndContext(boolean cancelRequested, String answeredBy, boolean rang) {
+
+        /** For a dial that did not ring, or where it does not matter. */
+        public EndContext(boolean cancelRequested, String answeredBy) {
+            this(cancelRequested, answeredBy, false);
+        }
     }
 
     /**

@@ -272,8 +272,16 @@ public class CallbackApplier {
         return ledger.endContext(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
                 .flatMap(context -> endsCanceled(context.cancelRequested(), callback.status())
-                        ? ended(command, callback, CANCELLED, context.answeredBy())
+                        ? ended(command, asItRang(callback, context.rang()), CANCELLED, context.answeredBy())
                         : classified(command, callback, context.answeredBy()));
+    }
+
+    /**
+     * A refusal that reads as a capacity rejection after the dial rang is none ({@link #endedAfterRinging}): marked so
+     * when a cancel ends the attempt, it frees its trunk slot without shrinking the limit, and the dial stays counted.
+     */
+    private static CarrierCallback asItRang(CarrierCallback callback, boolean rang) {
+        return rang && capacityRejected(callback, CANCELLED) ? callback.afterRinging() : callback;
     }
 
     /**
@@ -387,9 +395,10 @@ public class CallbackApplier {
                                RequestEnding instead, Instant endedAt, RetryDecision retry) {
         String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         Transition change = transition(callback, outcome.attemptStatus());
-        // A capacity refusal that ends the attempt (its requeue would expire, or it waited long enough) rang nobody:
-        // the per-callee cap no longer counts it, nor does the preview, told by the event's reason.
-        boolean placedNothing = outcome.verdict() == Verdict.CAPACITY;
+        // A capacity refusal that ends the attempt (its requeue would expire, it waited long enough, or a cancel
+        // reached its request) rang nobody: the per-callee cap no longer counts it, nor does the preview, told by the
+        // event's reason.
+        boolean placedNothing = capacityRejected(callback, outcome);
         UnaryOperator<CallEvent.Builder> details = event -> {
             CallEvent.Builder status = statusDetails(callback, outcome.attemptStatus(), event)
                     .retry(retry.willRetry(), retry.dueAt())

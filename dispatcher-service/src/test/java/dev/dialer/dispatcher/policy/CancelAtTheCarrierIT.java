@@ -297,6 +297,12 @@ class CancelAtTheCarrierIT {
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
         assertThat(deferred(events)).as("no deferral announced after the cancel").isEmpty();
         assertThat(scheduled(requestId)).as("no requeue waits").isZero();
+        assertThat(statusEvent(events, "canceled").path("reason").asString()).isEqualTo("capacity");
+        assertThat(db.sql("""
+                        SELECT count(*) FROM dispatch.attempts
+                         WHERE request_id = $1 AND carrier_asked_at IS NOT NULL""")
+                .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT))
+                .as("it rang nobody: no per-callee cap counts it").isZero();
         // Counted once the attempt's end is committed, which may be after its final is read.
         await().atMost(WAIT).untilAsserted(() -> assertThat(meters.counter("dialer.dispatcher.capacity.rejections")
                 .count()).as("the carrier had no room all the same: the trunk's limit shrinks")
