@@ -228,13 +228,13 @@ class AtomicTransitionsIT {
         CallCommand first = recordedQueued(requestId, "+4915112345676");
         CallCommand second = first.withAttempt(2);
 
-        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second, UUID.randomUUID())))
                 .as("not recorded while attempt 1 is queued").isEmpty();
         assertThat(recorded(second, ledger.newAttempt(second))).isEmpty();
         assertThat(attempts(requestId)).isEqualTo(1);
 
         endedBusy(first);
-        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second, UUID.randomUUID())))
                 .as("recorded once attempt 1 has ended").isPresent();
         assertThat(attempts(requestId)).isEqualTo(2);
     }
@@ -252,14 +252,14 @@ class AtomicTransitionsIT {
         CallCommand second = first.withAttempt(2);
         waitsAnHour(requestId, 2, "retry");
 
-        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second, UUID.randomUUID())))
                 .as("not recorded while its retry waits").isEmpty();
         assertThat(recorded(second, ledger.newAttempt(second))).isEmpty();
         assertThat(attempts(requestId)).isEqualTo(1);
 
         db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
                 .bind(0, requestId).then().block(WAIT);
-        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second, UUID.randomUUID())))
                 .as("recorded once its wait has fired").isPresent();
         assertThat(attempts(requestId)).isEqualTo(2);
     }
@@ -276,13 +276,13 @@ class AtomicTransitionsIT {
         endedBusy(first);
         waitsAnHour(requestId, 2, "retry");
 
-        assertThat(recorded(first.withAttempt(3), ledger.newClaimedAttempt(first.withAttempt(3))))
+        assertThat(recorded(first.withAttempt(3), ledger.newClaimedAttempt(first.withAttempt(3), UUID.randomUUID())))
                 .as("not recorded while attempt 2 waits").isEmpty();
         assertThat(attempts(requestId)).isEqualTo(1);
 
         db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
                 .bind(0, requestId).then().block(WAIT);
-        assertThat(recorded(first.withAttempt(2), ledger.newClaimedAttempt(first.withAttempt(2))))
+        assertThat(recorded(first.withAttempt(2), ledger.newClaimedAttempt(first.withAttempt(2), UUID.randomUUID())))
                 .as("attempt 2 recorded once its wait has fired").isPresent();
     }
 
@@ -298,7 +298,7 @@ class AtomicTransitionsIT {
         CallCommand second = first.withAttempt(2);
         waitsAnHour(requestId, 2, "parked");
 
-        assertThat(recorded(second, ledger.newClaimedAttempt(second))).isPresent();
+        assertThat(recorded(second, ledger.newClaimedAttempt(second, UUID.randomUUID()))).isPresent();
         assertThat(attempts(requestId)).isEqualTo(2);
     }
 
@@ -328,8 +328,10 @@ class AtomicTransitionsIT {
                             .bind("$1", requestId).execute())
                     .flatMap(result -> result.getRowsUpdated())
                     .blockLast(WAIT);
-            CompletableFuture<Boolean> recorded = events.emitOn(third, ledger.newClaimedAttempt(third),
-                    event -> event.attempt(3).status(AttemptStatus.QUEUED)).hasElement().toFuture();
+            CompletableFuture<Boolean> recorded = events.emitOn(third,
+                            ledger.newClaimedAttempt(third, UUID.randomUUID()),
+                            event -> event.attempt(3).status(AttemptStatus.QUEUED))
+                    .hasElement().toFuture();
             await().atMost(WAIT).until(() -> db.sql(
                             "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))")
                     .bind(0, holder).map(row -> row.get(0, Long.class)).one().block(WAIT) > 0);

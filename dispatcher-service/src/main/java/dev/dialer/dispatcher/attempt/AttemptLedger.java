@@ -13,6 +13,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -136,8 +137,8 @@ public class AttemptLedger {
      * {@code dial_no} 1), under the same check of the request.
      */
     private static final String NEW_CLAIMED_ATTEMPT = """
-            INSERT INTO dispatch.attempts (request_id, attempt_no, status, carrier_asked_at, dial_no)
-            SELECT r.request_id, $2, $3, now(), 1 FROM dispatch.requests r
+            INSERT INTO dispatch.attempts (request_id, attempt_no, status, carrier_asked_at, dial_no, claim_token)
+            SELECT r.request_id, $2, $3, now(), 1, $4::uuid FROM dispatch.requests r
             """ + WHILE_OPEN_WITHOUT_LIVE_ATTEMPT;
 
     /**
@@ -227,12 +228,16 @@ public class AttemptLedger {
      * as it is recorded, only while the request is open, as each of the two checks. For a command whose claim needs
      * nothing but that check (no per-callee cap to count within); returns a row only when it inserted one, and the
      * caller must then dial it, as dial 1.
+     *
+     * @param token the handling's own, unique to it: when no row comes back, {@link #ownClaim} tells whether this
+     *              handling's earlier run of the statement claimed the attempt (its commit not acknowledged)
      */
-    public StateChange newClaimedAttempt(CallCommand command) {
-        return new StateChange(NEW_CLAIMED_ATTEMPT, 3, spec -> spec
+    public StateChange newClaimedAttempt(CallCommand command, UUID token) {
+        return new StateChange(NEW_CLAIMED_ATTEMPT, 4, spec -> spec
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
-                .bind(2, AttemptStatus.QUEUED.wire()));
+                .bind(2, AttemptStatus.QUEUED.wire())
+                .bind(3, token.toString()));
     }
 
     /**
@@ -684,11 +689,41 @@ public class AttemptLedger {
      * @return the dial number this call claimed (it must dial it); empty when it claimed nothing
      */
     public Mono<Integer> claimDial(String requestId, int attempt) {
+        return claimDial(requestId, attempt, UUID.randomUUID());
+    }
+
+    /**
+     * {@link #claimDial(String, int)}, the claim marked with {@code token}, the claiming handling's own: when it claims
+     * nothing, {@link #ownClaim} tells whether an earlier run of it by the same handling did.
+     */
+    public Mono<Integer> claimDial(String requestId, int attempt, UUID token) {
         return db.sql("""
                         UPDATE dispatch.attempts a SET carrier_asked_at = clock_timestamp(), dial_no = a.dial_no + 1,
-                               provider_call_id = NULL, carrier = NULL""" + CLAIMABLE + "\nRETURNING a.dial_no")
+                               provider_call_id = NULL, carrier = NULL, claim_token = $3::uuid""" + CLAIMABLE
+                        + "\nRETURNING a.dial_no")
                 .bind(0, requestId)
                 .bind(1, attempt)
+                .bind(2, token.toString())
+                .map(row -> row.get(0, Integer.class))
+                .one();
+    }
+
+    /**
+     * The dial of the attempt that a claim marked with {@code token} made ({@link #newClaimedAttempt},
+     * {@link #claimDial}), while it is the attempt's current dial and has not been placed, ended or requeued: a claim
+     * run again after its commit went unacknowledged (the connection lost once the server had committed) finds the
+     * attempt claimed, by itself. Dialled as its first run would have been, it is dialled once: no other handling
+     * holds the token. Empty for a claim of another's, or none.
+     */
+    public Mono<Integer> ownClaim(String requestId, int attempt, UUID token) {
+        return db.sql("""
+                        SELECT dial_no FROM dispatch.attempts
+                         WHERE request_id = $1 AND attempt_no = $2 AND claim_token = $3::uuid
+                           AND carrier_asked_at IS NOT NULL AND status = 'queued' AND NOT requeued
+                           AND provider_call_id IS NULL""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .bind(2, token.toString())
                 .map(row -> row.get(0, Integer.class))
                 .one();
     }

@@ -33,6 +33,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -224,14 +225,21 @@ class CommandHandler {
      * does: a new attempt is recorded and claimed for its first dial by one statement, with its {@code queued} event.
      * An attempt recorded before (a redelivery, or one requeued after a capacity rejection that this command brings
      * back) is claimed as one recorded apart is ({@link #claimRecorded}), once the requeued one is claimed back
-     * ({@link #reclaimed}): the new attempt that one statement did not record, another would not either.
+     * ({@link #reclaimed}): the new attempt that one statement did not record, another would not either. A statement
+     * run again after its commit went unacknowledged records nothing, and finds the attempt claimed by its own first
+     * run ({@link AttemptLedger#ownClaim}, by the handling's token): that claim is dialled, as it would have been.
      */
     private Mono<CommandOutcome> recordClaimed(CallCommand command) {
+        UUID token = UUID.randomUUID();
         return Mono.defer(() -> gate.stillClear(command)
-                        ? events.emitOn(command, ledger.newClaimedAttempt(command), QUEUED)
+                        ? events.emitOn(command, ledger.newClaimedAttempt(command, token), QUEUED)
                         : Mono.<Optional<AttemptStatus>>error(new NoLongerClear()))
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
                 .hasElement()
+                .flatMap(claimed -> claimed ? Mono.just(true) : ledger.ownClaim(command.requestId(), command.attempt(),
+                                token)
+                        .retryWhen(InfraRetry.untilRecovered("look up own claim"))
+                        .hasElement())
                 .flatMap(claimed -> {
                     if (!claimed) {
                         return claimRecorded(command, reclaimed(command));

@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -151,16 +152,22 @@ public class DialGate {
      */
     public Mono<Claim> claim(CallCommand command) {
         Integer cap = views.settingsOf(command.accountId()).perCalleeDailyCap();
+        // The claim's own mark: a claim run again after its commit went unacknowledged finds the attempt claimed, and
+        // tells its own claim, which it dials, from another copy's (AttemptLedger#ownClaim).
+        UUID token = UUID.randomUUID();
         Mono<Claim> claimed;
         if (cap == null) {
             claimed = Mono.defer(() -> {
                         dialableNow(command, clock.instant());
-                        return attempts.claimDial(command.requestId(), command.attempt());
+                        return attempts.claimDial(command.requestId(), command.attempt(), token)
+                                .switchIfEmpty(Mono.defer(() -> attempts.ownClaim(command.requestId(),
+                                        command.attempt(), token)));
                     })
                     .retryWhen(InfraRetry.untilRecovered("claim attempt"))
                     .map(Claim.Dial::new);
         } else {
-            claimed = transactions.transactional(Mono.defer(() -> claimWithinCap(command, cap, clock.instant())))
+            claimed = transactions.transactional(Mono.defer(() -> claimWithinCap(command, cap, token,
+                            clock.instant())))
                     .retryWhen(InfraRetry.untilRecovered("claim attempt within the callee's cap"))
                     .flatMap(counted -> {
                         if (counted.dial() != null) {
@@ -302,16 +309,21 @@ public class DialGate {
     }
 
     /** In the claim's transaction: the policy's facts, the callee's lock, its dials, then the claim or the wait. */
-    private Mono<CountedClaim> claimWithinCap(CallCommand command, int cap, Instant now) {
-        dialableNow(command, now);
-        return policyLedger.lockCallee(command.accountId(), command.to())
-                .thenMany(policyLedger.dialsSince(command.accountId(), command.to(), now.minus(CAP_PERIOD)))
-                .collectList()
-                .flatMap(dials -> dials.size() < cap
-                        ? attempts.claimDial(command.requestId(), command.attempt())
-                                .map(dial -> new CountedClaim(dial, dials, now, false))
-                        : attempts.holdUnclaimed(command.requestId(), command.attempt())
-                                .map(held -> new CountedClaim(null, dials, now, held)));
+    private Mono<CountedClaim> claimWithinCap(CallCommand command, int cap, UUID token, Instant now) {
+        // A run after one whose commit went unacknowledged would count its own claim among the callee's dials.
+        return attempts.ownClaim(command.requestId(), command.attempt(), token)
+                .map(dial -> new CountedClaim(dial, List.of(), now, false))
+                .switchIfEmpty(Mono.defer(() -> {
+                    dialableNow(command, now);
+                    return policyLedger.lockCallee(command.accountId(), command.to())
+                            .thenMany(policyLedger.dialsSince(command.accountId(), command.to(), now.minus(CAP_PERIOD)))
+                            .collectList()
+                            .flatMap(dials -> dials.size() < cap
+                                    ? attempts.claimDial(command.requestId(), command.attempt(), token)
+                                            .map(dial -> new CountedClaim(dial, dials, now, false))
+                                    : attempts.holdUnclaimed(command.requestId(), command.attempt())
+                                            .map(held -> new CountedClaim(null, dials, now, held)));
+                }));
     }
 
     /**

@@ -146,7 +146,7 @@ class DialNumbersIT extends DispatcherOnDatabase {
         String id = command.requestId();
         attempts.recordRequest(command).block(WAIT);
 
-        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command), event -> event
+        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command, UUID.randomUUID()), event -> event
                 .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isPresent();
         assertThat(row(id)).isEqualTo("queued/1/null/false");
         assertThat(db.sql("SELECT carrier_asked_at IS NOT NULL FROM dispatch.attempts WHERE request_id = $1")
@@ -154,7 +154,7 @@ class DialNumbersIT extends DispatcherOnDatabase {
                 .as("claimed: the watchdog sees it end, the callee's cap counts it").isTrue();
 
         // Its command again (a redelivery): nothing is recorded, claimed or announced a second time.
-        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command), event -> event
+        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command, UUID.randomUUID()), event -> event
                 .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
         assertThat(events.emitOn(command, attempts.newAttempt(command), event -> event
                 .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
@@ -172,7 +172,7 @@ class DialNumbersIT extends DispatcherOnDatabase {
         db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1").bind(0, id)
                 .then().block(WAIT);
 
-        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command), event -> event
+        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command, UUID.randomUUID()), event -> event
                 .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
         assertThat(db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1").bind(0, id)
                 .map(row -> row.get(0, Long.class)).one().block(WAIT)).isZero();

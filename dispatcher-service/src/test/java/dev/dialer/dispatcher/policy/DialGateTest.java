@@ -135,7 +135,7 @@ class DialGateTest {
         // The cancel is in the view; the claim's own check, the ledger's mark, is still to be written.
         PolicyViews views = cancelledInView();
         AttemptLedger attempts = mock(AttemptLedger.class);
-        when(attempts.claimDial("req-1", 1)).thenReturn(Mono.just(1));
+        when(attempts.claimDial(eq("req-1"), eq(1), any())).thenReturn(Mono.just(1));
         when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(true));
         CallEvents events = mock(CallEvents.class);
         when(events.finish(any(), any(), any(), any())).thenReturn(Mono.just(true));
@@ -146,7 +146,7 @@ class DialGateTest {
 
         assertThat(gate.stillClear(command)).isFalse();
         assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isInstanceOf(DialGate.Claim.Held.class);
-        verify(attempts, never()).claimDial(any(), anyInt());
+        verify(attempts, never()).claimDial(any(), anyInt(), any());
         verify(events).finish(eq(command), eq(FinalStatus.CANCELED), any(), any());
         assertThat(registry.counter("dialer.dispatcher.policy.decisions", "verdict", "cancel", "reason", "canceled")
                 .count()).isEqualTo(1);
@@ -194,6 +194,7 @@ class DialGateTest {
         when(ledger.dialsSince(eq("acc-1"), eq("+12125551234"), any())).thenReturn(Flux.just(dialled));
         when(ledger.schedule(any(), any(), any())).thenReturn(Mono.just(PolicyLedger.Scheduled.WAITS));
         AttemptLedger attempts = mock(AttemptLedger.class);
+        when(attempts.ownClaim(any(), anyInt(), any())).thenReturn(Mono.empty());
         when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(false));
         CallEvents events = mock(CallEvents.class);
         when(events.atomically(any())).thenAnswer(invocation -> invocation.getArgument(0));
@@ -208,7 +209,35 @@ class DialGateTest {
 
         assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isInstanceOf(DialGate.Claim.Held.class);
         verify(ledger).schedule(command, "cap", dialled.plus(Duration.ofHours(24)));
-        verify(attempts, never()).claimDial(any(), anyInt());
+        verify(attempts, never()).claimDial(any(), anyInt(), any());
+    }
+
+    @Test
+    void aClaimWhoseCommitAnswerWasLostFindsItsOwnClaimAndDialsIt() {
+        // Cap 1: the claim's transaction claimed the attempt, its commit's answer was lost, and the transaction run
+        // again finds the attempt claimed by its own token, where its count would find the cap reached by its own dial.
+        PolicyViews views = mock(PolicyViews.class);
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), 1, null));
+        PolicyLedger ledger = mock(PolicyLedger.class);
+        AttemptLedger attempts = mock(AttemptLedger.class);
+        when(attempts.ownClaim(eq("req-1"), eq(1), any())).thenReturn(Mono.just(1));
+        ReactiveTransactionManager transactions = mock(ReactiveTransactionManager.class);
+        when(transactions.getReactiveTransaction(any())).thenReturn(Mono.just(mock(ReactiveTransaction.class)));
+        when(transactions.commit(any())).thenReturn(Mono.empty());
+        DialGate gate = new DialGate(views, ledger, attempts, mock(CallEvents.class), null,
+                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), transactions);
+
+        assertThat(gate.claim(command(null)).block(Duration.ofSeconds(5))).isEqualTo(new DialGate.Claim.Dial(1));
+        verify(ledger, never()).dialsSince(any(), any(), any());
+        verify(attempts, never()).claimDial(any(), anyInt(), any());
+
+        // Without a cap: the claim finds nothing to claim, and its own claim to dial.
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), null, null));
+        when(attempts.claimDial(eq("req-1"), eq(1), any())).thenReturn(Mono.empty());
+        when(attempts.ownClaim(eq("req-1"), eq(1), any())).thenReturn(Mono.just(2));
+        assertThat(gate.claim(command(null)).block(Duration.ofSeconds(5))).isEqualTo(new DialGate.Claim.Dial(2));
     }
 
     /** The views of an account open all day, where a cancel of req-1 has been read. */
