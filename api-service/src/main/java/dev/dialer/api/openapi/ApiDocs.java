@@ -47,11 +47,13 @@ public final class ApiDocs {
             {"bridge":"918068281234","to":"918867135123","flow_id":"24","variables[Name]":"YourName",\
             "variables[otp]":"123456"}""";
     /**
-     * The {@code outgoing/send} document's IVR journey with variables as a form: each variable its own
-     * {@code variables[Name]} field, as the form's {@code deepObject} encoding of {@code variables} writes it.
+     * The {@code outgoing/send} document's IVR journey with variables, for the form body: written as an object, as an
+     * OpenAPI example of a form is; the form's {@code deepObject} encoding of {@code variables} sends each variable
+     * as its own {@code variables[Name]} field.
      */
-    public static final String SEND_FORM = "bridge=918068281234&to=918867135123&flow_id=24"
-            + "&variables%5BName%5D=YourName&variables%5Botp%5D=123456";
+    public static final String SEND_FORM = """
+            {"bridge":"918068281234","to":"918867135123","flow_id":"24",\
+            "variables":{"Name":"YourName","otp":"123456"}}""";
     /** The {@code outgoing/send} document's custom audio file location. */
     public static final String SEND_WITH_AUDIO_URL = """
             {"bridge":"918068281234","to":"918867135123","audio":"http://youraudiofilelocation.mp3",\

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.assertj.core.api.Assertions.tuple;
 
-import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
@@ -62,15 +61,6 @@ class SendRequestParserTest {
     @Test
     void reportsTheDocumentedPlaceholderNumbersAsInvalidFields() {
         assertThat(fieldsOf(DocumentedBodies.AUDIO_ID_VERBATIM)).containsExactly("bridge", "to");
-    }
-
-    @Test
-    void readsTheOpenApiDocumentsFormExampleWithItsVariables() {
-        SendRequest request = parse(ApiDocs.SEND_FORM);
-
-        assertThat(request.flowId()).isEqualTo("24");
-        assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("Name", "YourName",
-                "otp", "123456"));
     }
 
     @Test
