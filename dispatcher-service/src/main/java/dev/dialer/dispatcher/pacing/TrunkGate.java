@@ -620,12 +620,18 @@ public final class TrunkGate {
     private void take(String slotKey, int partition, long now, long holdNanos) {
         Slot held = slots.get(slotKey);
         long lapsesAt = now + holdNanos + 1;
-        if (held != null) {
+        if (held != null && held.countAlone) {
+            // The attempt a count found in flight is dialled again here (its earlier dial ended, refused for capacity
+            // at the previous owner): as if the count had found this start holding the slot, which the start's end
+            // frees, and which stays held if the start is not placed.
+            held.countAlone = false;
+            held.counted = true;
+            held.lapsesAt = Math.max(held.lapsesAt, lapsesAt);
+        } else if (held != null) {
             // Another start of the same attempt (a redelivered or re-published command, which the ledger will find
             // a duplicate): it shares the call's slot, so its release must not free the slot of the call in progress.
             held.holders++;
             held.lapsesAt = Math.max(held.lapsesAt, lapsesAt);
-            held.countAlone = false;
         } else {
             slots.put(slotKey, new Slot(partition, decreases, now, lapsesAt));
             lapsesBy(lapsesAt);

@@ -495,12 +495,15 @@ class TrunkGateTest {
         assertThat(trunk.holds("elsewhere#1")).isFalse();
         assertThat(trunk.holds("joined#1")).isTrue();
         assertThat(trunk.holds("mine#1")).isTrue();
+        // The dial of "joined#1" here ends: its slot frees with it, held for nothing else.
+        trunk.release("joined#1", true);
+        assertThat(trunk.holds("joined#1")).isFalse();
 
         // The start of "mine#1" ends unplaced: the counted call alone holds the slot now, and may be let go.
         trunk.unplaced("mine#1");
         assertThat(trunk.heldByCountAlone()).containsExactly("mine#1");
         assertThat(trunk.releaseHeldByCountAlone(List.of("mine#1"), toWake)).isEqualTo(1);
-        assertThat(trunk.inFlight()).isEqualTo(1);
+        assertThat(trunk.inFlight()).isZero();
     }
 
     @Test
