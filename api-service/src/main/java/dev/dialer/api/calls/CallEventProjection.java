@@ -57,7 +57,8 @@ class CallEventProjection {
     /**
      * A dial the carrier refused for capacity, or that no carrier placed, is given back: its attempt waits under the
      * same number ({@code call.deferred}, {@code reason=capacity} or {@code carrier_unavailable}), or ends so
-     * ({@code call.status failed}, {@code reason=capacity} or {@code not_placed}), and the dispatcher no longer counts
+     * ({@code call.status failed}, {@code reason=capacity} or {@code not_placed}; {@code call.status canceled},
+     * {@code reason=capacity}, when a cancel crossed the refusal), and the dispatcher no longer counts
      * it for the per-callee cap (its ledger forgets when the carrier was asked), so neither does the preview: a waiting
      * attempt counts again from its next dial. An event older than the attempt's latest status is left (the status
      * event itself is the attempt's latest once applied).

@@ -6,7 +6,8 @@ import java.util.Set;
  * The {@code reason}s of an event that gives its attempt's dial back: nobody was rung for it, so it counts against no
  * per-callee cap. A {@code call.deferred} under the same attempt number ({@link #CAPACITY}: the carrier refused the
  * call for its capacity; {@link #CARRIER_UNAVAILABLE}: no carrier could take it now), or the attempt's
- * {@code call.status failed} when no carrier placed a call for it ({@link #CAPACITY}, {@link #NOT_PLACED}). The
+ * {@code call.status failed} when no carrier placed a call for it ({@link #CAPACITY}, {@link #NOT_PLACED}; its
+ * {@code call.status canceled}, {@link #CAPACITY}, when a cancel of the request crossed the refusal). The
  * dispatcher writes them; api-service's read model forgets the dial they name (decision 0074).
  */
 public final class DialGivenBack {

@@ -310,20 +310,22 @@ public class DialGate {
 
     /** In the claim's transaction: the policy's facts, the callee's lock, its dials, then the claim or the wait. */
     private Mono<CountedClaim> claimWithinCap(CallCommand command, int cap, UUID token, Instant now) {
-        // A run after one whose commit went unacknowledged would count its own claim among the callee's dials.
-        return attempts.ownClaim(command.requestId(), command.attempt(), token)
-                .map(dial -> new CountedClaim(dial, List.of(), now, false))
-                .switchIfEmpty(Mono.defer(() -> {
-                    dialableNow(command, now);
-                    return policyLedger.lockCallee(command.accountId(), command.to())
-                            .thenMany(policyLedger.dialsSince(command.accountId(), command.to(), now.minus(CAP_PERIOD)))
-                            .collectList()
-                            .flatMap(dials -> dials.size() < cap
-                                    ? attempts.claimDial(command.requestId(), command.attempt(), token)
-                                            .map(dial -> new CountedClaim(dial, dials, now, false))
-                                    : attempts.holdUnclaimed(command.requestId(), command.attempt())
-                                            .map(held -> new CountedClaim(null, dials, now, held)));
-                }));
+        dialableNow(command, now);
+        // Looked for under the callee's lock, as the count is read (a claim committed while the lock was awaited is
+        // seen): a run after one whose commit went unacknowledged would count its own claim among the callee's dials.
+        Mono<CountedClaim> own = Mono.defer(() -> attempts.ownClaim(command.requestId(), command.attempt(), token)
+                .map(dial -> new CountedClaim(dial, List.of(), now, false)));
+        return policyLedger.lockCallee(command.accountId(), command.to())
+                .then(own)
+                .switchIfEmpty(Mono.defer(() -> policyLedger.dialsSince(command.accountId(), command.to(),
+                                now.minus(CAP_PERIOD))
+                        .collectList()
+                        .flatMap(dials -> dials.size() < cap
+                                ? attempts.claimDial(command.requestId(), command.attempt(), token)
+                                        .map(dial -> new CountedClaim(dial, dials, now, false))
+                                        .switchIfEmpty(own)
+                                : attempts.holdUnclaimed(command.requestId(), command.attempt())
+                                        .map(held -> new CountedClaim(null, dials, now, held)))));
     }
 
     /**

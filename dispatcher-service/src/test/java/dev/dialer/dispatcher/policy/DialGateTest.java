@@ -220,6 +220,7 @@ class DialGateTest {
         when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
                 new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), 1, null));
         PolicyLedger ledger = mock(PolicyLedger.class);
+        when(ledger.lockCallee("acc-1", "+12125551234")).thenReturn(Mono.empty());
         AttemptLedger attempts = mock(AttemptLedger.class);
         when(attempts.ownClaim(eq("req-1"), eq(1), any())).thenReturn(Mono.just(1));
         ReactiveTransactionManager transactions = mock(ReactiveTransactionManager.class);
