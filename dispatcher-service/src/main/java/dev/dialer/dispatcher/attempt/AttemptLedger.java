@@ -155,6 +155,12 @@ public class AttemptLedger {
              WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.status = 'queued'
                AND a.carrier_asked_at IS NULL AND NOT a.requeued""";
 
+    /**
+     * Of an attempt {@code a}: a call that may be in progress on the trunk. The carrier was asked for it, it has not
+     * ended, and it was not sent back to the queue by a capacity rejection ({@link #inFlight}, {@link #stillInFlight}).
+     */
+    private static final String IN_FLIGHT = "a.live AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued";
+
     /** Each status's {@link Transition#predecessorsOf}, as bound: worked out once, not for every transition. */
     private static final Map<AttemptStatus, String[]> PREDECESSORS = new EnumMap<>(AttemptStatus.class);
 
@@ -795,8 +801,7 @@ public class AttemptLedger {
                         SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at,
                                COALESCE(r.command -> 'carrier_options', '{}'::jsonb)::text, a.carrier
                           FROM dispatch.attempts a JOIN dispatch.requests r ON r.request_id = a.request_id
-                         WHERE a.live AND a.carrier_asked_at IS NOT NULL AND a.carrier_asked_at > $1
-                           AND NOT a.requeued""")
+                         WHERE\s""" + IN_FLIGHT + " AND a.carrier_asked_at > $1")
                 .bind(0, askedSince)
                 .map(row -> new InFlightAttempt(row.get(0, String.class), row.get(1, Integer.class),
                         row.get(2, String.class), row.get(3, Instant.class),
@@ -813,7 +818,7 @@ public class AttemptLedger {
                         SELECT a.request_id, a.attempt_no
                           FROM unnest($1::text[], $2::integer[]) AS k(request_id, attempt_no)
                           JOIN dispatch.attempts a ON a.request_id = k.request_id AND a.attempt_no = k.attempt_no
-                         WHERE a.live AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued""")
+                         WHERE\s""" + IN_FLIGHT)
                 .bind(0, requestIds.toArray(String[]::new))
                 .bind(1, attempts.toArray(Integer[]::new))
                 .map(row -> Map.entry(row.get(0, String.class), row.get(1, Integer.class)))
