@@ -143,12 +143,16 @@ class DeliveryConfiguration {
     }
 
     @Bean
+    RetrySchedule retrySchedule(RetryProperties retry) {
+        return new RetrySchedule(retry, () -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    @Bean
     WebhookDeliverer webhookDeliverer(HttpWebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
                                       HeldTargets held, DeliveryLog deliveryLog, AttemptFeed attemptFeed,
                                       RetryStore store, EndpointHealth health, WebhookDirectory directory,
                                       DeliveryMetrics metrics, DeliveryProperties delivery, RetryProperties retry,
-                                      TargetResolver resolver, Clock clock) {
-        RetrySchedule schedule = new RetrySchedule(retry, () -> ThreadLocalRandom.current().nextDouble());
+                                      TargetResolver resolver, RetrySchedule schedule, Clock clock) {
         return new WebhookDeliverer(new WebhookSigner(clock), transport, guard, isolation, held,
                 new AttemptLogs(List.of(deliveryLog, attemptFeed)), store, schedule, health, directory,
                 metrics, new WebhookDeliverer.Settings(resolver.hookSecrets(), delivery.maxPayload().toBytes(),
@@ -169,7 +173,8 @@ class DeliveryConfiguration {
     RetryPoller retryPoller(RetryStore store, WebhookDeliverer deliverer, HeldTargets held, RetryProperties retry,
                             DeliveryProperties delivery, IsolationProperties isolation, DeliveryMetrics metrics,
                             DeliveryLog deliveryLog, EventStore events, HealthProperties health,
-                            EndpointHealth endpoints, WebhookDirectory directory, Clock clock) {
+                            EndpointHealth endpoints, WebhookDirectory directory, RetrySchedule schedule,
+                            Clock clock) {
         RetryPoller.Housekeeping housekeeping = () -> Mono.when(
                 deliveryLog.purge(clock.instant().minus(health.attemptRetention())),
                 events.purge(clock.instant().minus(health.eventRetention())),
@@ -180,7 +185,7 @@ class DeliveryConfiguration {
                 endpoints.forgetDeleted(id -> directory.current(id) != null));
         return new RetryPoller(store, deliverer::deliverClaimed, retry, delivery.lease(), metrics, housekeeping,
                 health.purgeInterval(), held::current, new RetriesInFlight(isolation.maxConcurrentPerEndpoint(),
-                isolation.maxConcurrentPerAccount()));
+                isolation.maxConcurrentPerAccount()), () -> clock.instant().minus(schedule.span()));
     }
 
     @Bean

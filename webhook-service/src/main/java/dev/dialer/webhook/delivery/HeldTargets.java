@@ -36,6 +36,11 @@ final class HeldTargets {
         static Held none() {
             return new Held(new String[0], new String[0], new String[0], new String[0]);
         }
+
+        /** Whether nothing is held. */
+        boolean isEmpty() {
+            return accountIds.length == 0 && webhookIds.length == 0 && hookAccounts.length == 0;
+        }
     }
 
     /** What the isolation is asked about a held target. */

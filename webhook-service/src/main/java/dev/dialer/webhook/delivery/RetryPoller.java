@@ -1,7 +1,7 @@
 package dev.dialer.webhook.delivery;
 
-import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +34,12 @@ public final class RetryPoller {
     static final Duration PENDING_COUNT_TIMEOUT = Duration.ofMinutes(5);
     /** The most claims a poll tick makes ({@link #claimRounds}). */
     static final int CLAIMS_A_TICK = 4;
+    /** The most held rows past the schedule's span one claim of the expiry takes ({@link #expiring}). */
+    static final int EXPIRY_BATCH = 500;
+    /** The most claims one pass of the expiry makes. */
+    static final int EXPIRY_CLAIMS_A_PASS = 4;
+    /** Held rows past the span given up at once, each its dead letter and its line in the delivery log. */
+    static final int EXPIRY_CONCURRENCY = 16;
 
     private final DueDeliveries store;
     private final Delivery deliverer;
@@ -44,6 +50,7 @@ public final class RetryPoller {
     private final Duration purgeInterval;
     private final Supplier<HeldTargets.Held> held;
     private final RetriesInFlight retriesInFlight;
+    private final Supplier<Instant> pastSpan;
 
     /** Deletes what has outlived its retention, or its webhook. */
     interface Housekeeping {
@@ -61,6 +68,13 @@ public final class RetryPoller {
          * target or account and none beyond the {@code room} of its endpoint or account.
          */
         Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held, RetriesInFlight.Room room);
+
+        /**
+         * Claims up to {@code limit} rows of the {@code held} targets and accounts, the rows {@link #claim} passes
+         * over, stored before {@code storedBefore}, the oldest first, due or not, for {@code lease}.
+         */
+        Flux<DeliveryTask> claimHeldStoredBefore(Instant storedBefore, int limit, Duration lease,
+                                                 HeldTargets.Held held);
     }
 
     /** One try of a claimed delivery and its durable outcome ({@link WebhookDeliverer#deliver}). */
@@ -71,10 +85,13 @@ public final class RetryPoller {
     /**
      * @param held            the targets to pass over, asked afresh at every claim
      * @param retriesInFlight the poller's own tries in flight, by endpoint and account, which each claim's turns count
+     * @param pastSpan        when a row must have been stored before to have waited longer than the retry schedule
+     *                        can last ({@link RetrySchedule#span()}), asked afresh at every pass of the expiry
      */
     RetryPoller(DueDeliveries store, Delivery deliverer, RetryProperties properties, Duration lease,
                 DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval,
-                Supplier<HeldTargets.Held> held, RetriesInFlight retriesInFlight) {
+                Supplier<HeldTargets.Held> held, RetriesInFlight retriesInFlight, Supplier<Instant> pastSpan) {
+        this.pastSpan = pastSpan;
         this.purgeInterval = purgeInterval;
         this.held = held;
         this.retriesInFlight = retriesInFlight;
@@ -91,7 +108,47 @@ public final class RetryPoller {
         Flux<DeliveryTask> due = Flux.interval(Duration.ZERO, properties.pollInterval())
                 .onBackpressureDrop()
                 .concatMap(tick -> claimDue(), 1);
-        return Mono.when(due.flatMap(this::deliver, properties.concurrency()).then(), purging(), counting());
+        return Mono.when(due.flatMap(this::deliver, properties.concurrency()).then(), purging(), counting(),
+                expiring());
+    }
+
+    /**
+     * Gives up, every {@code refusal-delay} (as often as a refused row comes due again), the rows of the targets held
+     * now that have waited longer than the retry schedule can last: each is handed to the deliverer as a claimed
+     * row is, its endpoint refuses it, and the refusal past the span sends it to the dead letters (decision 0114), or,
+     * should the endpoint take a trial just then, it is tried. A claim passes held rows over, so without this pass they
+     * were given up only as the endpoint's open periods let a claim reach them, a claim's worth per period: an endpoint
+     * that stays down under steady traffic grew the table without bound, and every claim ranked past its rows. A pass
+     * claims at most {@link #EXPIRY_CLAIMS_A_PASS} batches, the next only after a full one has been given up; its tries
+     * do not count among the poller's own in flight, which the claims share out. A failed or hung pass is logged and
+     * the next interval makes another.
+     */
+    private Mono<Void> expiring() {
+        Duration interval = properties.refusalDelay();
+        return Flux.interval(interval, interval)
+                .onBackpressureDrop()
+                .concatMap(tick -> expirePass(EXPIRY_CLAIMS_A_PASS)
+                        .onErrorResume(error -> {
+                            log.warn("giving up held webhook retries past the schedule's span failed: {}",
+                                    error.toString());
+                            return Mono.empty();
+                        }))
+                .then();
+    }
+
+    private Mono<Void> expirePass(int claims) {
+        return Mono.defer(() -> {
+            HeldTargets.Held now = held.get();
+            if (claims == 0 || now.isEmpty()) {
+                return Mono.empty();
+            }
+            return store.claimHeldStoredBefore(pastSpan.get(), EXPIRY_BATCH, lease, now)
+                    .timeout(lease)
+                    .collectList()
+                    .flatMap(claimed -> Flux.fromIterable(claimed)
+                            .flatMap(this::settled, EXPIRY_CONCURRENCY)
+                            .then(claimed.size() < EXPIRY_BATCH ? Mono.empty() : expirePass(claims - 1)));
+        });
     }
 
     /**
@@ -181,6 +238,11 @@ public final class RetryPoller {
      * be written does not hold its place among this instance's retries in flight for good.
      */
     private Mono<Void> deliver(DeliveryTask task) {
+        return settled(task).doFinally(signal -> retriesInFlight.ended(task));
+    }
+
+    /** A claimed row's try or refusal, settled alone whatever it throws, and given up at its lease. */
+    private Mono<Void> settled(DeliveryTask task) {
         return Mono.defer(() -> deliverer.deliver(task))
                 .timeout(lease)
                 .onErrorResume(error -> {
@@ -188,7 +250,6 @@ public final class RetryPoller {
                     log.warn("retry of event {} to {} {} failed to settle: {}", task.eventId(),
                             task.target().kind().tag(), task.target().id(), error.toString());
                     return Mono.empty();
-                })
-                .doFinally(signal -> retriesInFlight.ended(task));
+                });
     }
 }

@@ -165,6 +165,29 @@ final class RetryStore implements RetryPoller.DueDeliveries {
               FROM due
              WHERE r.id = due.id
             RETURNING r.*""";
+    /**
+     * The rows of held targets and accounts, as {@link #CLAIM} passes them over, stored before {@code :storedBefore},
+     * the oldest first ({@code retries_stored}), locked and leased as a claim's are, whether due or not: a row its
+     * endpoint refused waits for the circuit's trial, an open period, and one past the span is given up at its next
+     * refusal whenever that comes.
+     */
+    private static final String CLAIM_HELD_STORED_BEFORE = """
+            WITH due AS MATERIALIZED (
+                SELECT c.id FROM webhook.retries c
+                 WHERE c.created_at < :storedBefore AND (c.lease_until IS NULL OR c.lease_until < now())
+                   AND (c.account_id = ANY(:heldAccounts)
+                        OR c.url IS NULL AND c.target_id = ANY(:heldWebhooks)
+                        OR c.url IS NOT NULL AND EXISTS (
+                            SELECT 1 FROM unnest(CAST(:heldHookAccounts AS text[]), CAST(:heldHookEndpoints AS text[]))
+                                          AS h(account_id, endpoint)
+                             WHERE h.account_id = c.account_id AND h.endpoint = c.endpoint))
+                 ORDER BY c.created_at
+                 LIMIT :limit
+                 FOR UPDATE SKIP LOCKED)
+            UPDATE webhook.retries r SET lease_until = now() + make_interval(secs => :leaseSeconds)
+              FROM due
+             WHERE r.id = due.id
+            RETURNING r.*""";
     /** A delivery never stored (a first try) goes to the dead letters straight away. */
     private static final String DEAD_LETTER = """
             INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, request_id,
@@ -298,6 +321,28 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 // the statement's implicit transaction commits, and a try that wrote its outcome then (a refusal
                 // takes milliseconds) would match the row as it was before the claim, find its lease not there, and
                 // leave the row leased for a whole lease. The result completes after the commit.
+                .collectList()
+                .flatMapIterable(tasks -> tasks);
+    }
+
+    /**
+     * Claims up to {@code limit} rows of the {@code held} targets and accounts stored before {@code storedBefore},
+     * the oldest first, for {@code lease}: those that have waited past the retry schedule's span, for the poller to
+     * give up. Handed on once the claim committed, as {@link #claim}'s.
+     */
+    @Override
+    public Flux<DeliveryTask> claimHeldStoredBefore(Instant storedBefore, int limit, Duration lease,
+                                                    HeldTargets.Held held) {
+        return database.sql(CLAIM_HELD_STORED_BEFORE)
+                .bind("storedBefore", storedBefore)
+                .bind("limit", limit)
+                .bind("leaseSeconds", lease.toMillis() / 1000.0)
+                .bind("heldAccounts", held.accountIds())
+                .bind("heldWebhooks", held.webhookIds())
+                .bind("heldHookAccounts", held.hookAccounts())
+                .bind("heldHookEndpoints", held.hookEndpoints())
+                .map(RetryStore::task)
+                .all()
                 .collectList()
                 .flatMapIterable(tasks -> tasks);
     }

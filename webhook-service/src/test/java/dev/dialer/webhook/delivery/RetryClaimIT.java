@@ -223,6 +223,68 @@ class RetryClaimIT {
     }
 
     /**
+     * The rows the poller gives up as past the schedule's span: those of held accounts, webhooks and hook endpoints
+     * (another account's rows to the same endpoint, a held account's hook to another endpoint, a webhook not held left
+     * out) stored before the cutoff, due or not, none leased; the oldest first, up to the limit; leased as claimed.
+     */
+    @Test
+    void rowsOfHeldTargetsStoredBeforeTheCutoffAreClaimedOldestFirstWhetherDueOrNot() {
+        Instant cutoff = Instant.now().minus(Duration.ofHours(1));
+        Instant notDue = Instant.now().plus(Duration.ofDays(1));
+        String heldAccount = account("acc-held-whole");
+        String webhooks = account("acc-webhooks");
+        String hooks = account("acc-hooks");
+        String sameEndpoint = account("acc-same-endpoint");
+        String heldWebhook = unique("wh-held");
+        String otherWebhook = unique("wh-not-held");
+        String anyWebhook = unique("wh-any");
+        webhookRows(heldAccount, anyWebhook, 1, BACKLOG_DUE);
+        webhookRows(webhooks, heldWebhook, 3, BACKLOG_DUE);
+        webhookRows(webhooks, otherWebhook, 1, BACKLOG_DUE);
+        hookRows(hooks, "https://dead.app.test:-1", 1, notDue);
+        hookRows(hooks, "https://alive.app.test:-1", 1, BACKLOG_DUE);
+        hookRows(sameEndpoint, "https://dead.app.test:-1", 1, BACKLOG_DUE);
+        // Stored two hours ago, the held webhook's later rows a minute apart before that; its last row only now.
+        storedAgo(List.of(heldAccount, webhooks, hooks, sameEndpoint), Duration.ofHours(2));
+        database.sql("""
+                        UPDATE webhook.retries SET created_at = created_at - (next_attempt_at - :due)
+                         WHERE target_id = :webhook""").bind("due", BACKLOG_DUE).bind("webhook", heldWebhook)
+                .then().block(WAIT);
+        database.sql("""
+                        UPDATE webhook.retries SET created_at = now()
+                         WHERE target_id = :webhook AND next_attempt_at = (SELECT max(next_attempt_at)
+                                                                             FROM webhook.retries
+                                                                            WHERE target_id = :webhook)""")
+                .bind("webhook", heldWebhook).then().block(WAIT);
+        HeldTargets.Held held = new HeldTargets.Held(new String[] {heldAccount}, new String[] {heldWebhook},
+                new String[] {hooks}, new String[] {"https://dead.app.test:-1"});
+
+        List<DeliveryTask> first = store.claimHeldStoredBefore(cutoff, 1, LEASE, held).collectList().block(WAIT);
+        List<DeliveryTask> rest = store.claimHeldStoredBefore(cutoff, 10, LEASE, held).collectList().block(WAIT);
+        List<DeliveryTask> again = store.claimHeldStoredBefore(cutoff, 10, LEASE, held).collectList().block(WAIT);
+
+        assertThat(first).singleElement().satisfies(task -> {
+            assertThat(task.target().id()).as("the oldest").isEqualTo(heldWebhook);
+            assertThat(task.lease()).isAfter(Instant.now());
+        });
+        assertThat(rest).extracting(task -> task.accountId() + " " + task.target().id())
+                .containsExactlyInAnyOrder(webhooks + " " + heldWebhook, heldAccount + " " + anyWebhook,
+                        hooks + " notify");
+        assertThat(rest).filteredOn(task -> task.accountId().equals(hooks)).singleElement()
+                .satisfies(task -> assertThat(task.target().url()).startsWith("https://dead.app.test/"));
+        assertThat(again).as("leased rows, and the rest, are not claimed").isEmpty();
+    }
+
+    /** Makes the accounts' rows as if stored {@code ago}. */
+    private void storedAgo(List<String> accounts, Duration ago) {
+        database.sql("UPDATE webhook.retries SET created_at = now() - make_interval(secs => :seconds) "
+                        + "WHERE account_id = ANY(:accounts)")
+                .bind("seconds", (double) ago.toSeconds())
+                .bind("accounts", accounts.toArray(String[]::new))
+                .then().block(WAIT);
+    }
+
+    /**
      * A call's first event names a webhook whose record is late, so its delivery is stored for a try after the ordering
      * wait; the record arrives and the call's next event is held behind it. Handled a minute apart, long enough ago
      * that the first is due now and the next has been stored for longer than the ordering wait: the next is not

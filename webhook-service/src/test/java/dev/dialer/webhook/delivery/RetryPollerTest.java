@@ -57,6 +57,12 @@ class RetryPollerTest {
                     ? Flux.error(new DataAccessResourceFailureException("connection refused"))
                     : claims.getAndIncrement() == 0 ? Flux.just(TASK) : Flux.empty());
         }
+
+        @Override
+        public Flux<DeliveryTask> claimHeldStoredBefore(Instant storedBefore, int limit, Duration lease,
+                                                        HeldTargets.Held held) {
+            return Flux.error(new AssertionError("nothing is held"));
+        }
     };
 
     @Test
@@ -252,17 +258,97 @@ class RetryPollerTest {
                 return full ? Flux.just(task(7L, "acc-other", "wh-other"))
                         : Flux.just(task(1L, "acc-replay", "wh-backlog"), task(2L, "acc-replay", "wh-backlog"));
             }
+
+            @Override
+            public Flux<DeliveryTask> claimHeldStoredBefore(Instant storedBefore, int limit, Duration lease,
+                                                            HeldTargets.Held held) {
+                return Flux.error(new AssertionError("nothing is held"));
+            }
         };
         RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, 8);
         RetryPoller poller = new RetryPoller(window, task -> Mono.fromRunnable(() -> delivered.add(task.accountId()))
                 .then(Mono.never()), properties, LEASE, new DeliveryMetrics(registry), Mono::empty, PURGE,
-                HeldTargets.Held::none, new RetriesInFlight(2, 64));
+                HeldTargets.Held::none, new RetriesInFlight(2, 64), () -> Instant.EPOCH);
 
         StepVerifier.withVirtualTime(poller::run)
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(10))
                 .then(() -> assertThat(delivered).contains("acc-other"))
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    /**
+     * A dead endpoint's rows, held and past the schedule's span: every refusal delay a pass claims them, the oldest
+     * first, batch after full batch, and hands each to the deliverer (which gives it up); with nothing held, no pass
+     * claims, and a failed pass is followed by the next.
+     */
+    @Test
+    void heldRowsPastTheSpanAreHandedOnBatchAfterFullBatchEveryRefusalDelay() {
+        Instant pastSpan = Instant.parse("2026-01-01T00:00:00Z");
+        HeldTargets.Held heldNow = new HeldTargets.Held(new String[0], new String[] {"wh-dead"}, new String[0],
+                new String[0]);
+        AtomicBoolean holding = new AtomicBoolean();
+        AtomicBoolean expiryFails = new AtomicBoolean();
+        List<Instant> cutoffs = new CopyOnWriteArrayList<>();
+        AtomicInteger expiryClaims = new AtomicInteger();
+        List<Long> handed = new CopyOnWriteArrayList<>();
+        RetryPoller.DueDeliveries dead = new RetryPoller.DueDeliveries() {
+            @Override
+            public Mono<Long> pending() {
+                return Mono.just(0L);
+            }
+
+            @Override
+            public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held,
+                                            RetriesInFlight.Room room) {
+                return Flux.empty();
+            }
+
+            @Override
+            public Flux<DeliveryTask> claimHeldStoredBefore(Instant storedBefore, int limit, Duration lease,
+                                                            HeldTargets.Held held) {
+                assertThat(held).isSameAs(heldNow);
+                assertThat(lease).isEqualTo(LEASE);
+                cutoffs.add(storedBefore);
+                if (expiryFails.get()) {
+                    return Flux.error(new DataAccessResourceFailureException("connection refused"));
+                }
+                // A full batch, then three rows, then none.
+                int claim = expiryClaims.getAndIncrement();
+                int rows = claim == 0 ? limit : claim == 1 ? 3 : 0;
+                return Flux.range(0, rows).map(i -> task(claim * 10_000L + i, "acc-1", "wh-dead"));
+            }
+        };
+        RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
+                Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(5), POLL, 10, 8);
+        RetryPoller poller = new RetryPoller(dead, task -> Mono.fromRunnable(() -> handed.add(task.id())), properties,
+                LEASE, new DeliveryMetrics(registry), Mono::empty, PURGE,
+                () -> holding.get() ? heldNow : HeldTargets.Held.none(), new RetriesInFlight(16, 64),
+                () -> pastSpan);
+
+        StepVerifier.withVirtualTime(poller::run)
+                .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(6))
+                .then(() -> {
+                    assertThat(cutoffs).as("nothing held: no pass claims").isEmpty();
+                    holding.set(true);
+                    expiryFails.set(true);
+                })
+                .expectNoEvent(Duration.ofSeconds(5))
+                .then(() -> {
+                    assertThat(cutoffs).as("a failed pass").hasSize(1);
+                    expiryFails.set(false);
+                })
+                .expectNoEvent(Duration.ofSeconds(5))
+                .then(() -> {
+                    assertThat(expiryClaims).as("a full batch is followed by another claim").hasValue(2);
+                    assertThat(handed).hasSize(RetryPoller.EXPIRY_BATCH + 3).doesNotHaveDuplicates();
+                    assertThat(cutoffs).containsOnly(pastSpan);
+                })
+                .expectNoEvent(Duration.ofSeconds(5))
+                .then(() -> assertThat(expiryClaims).as("the next pass claims again").hasValue(3))
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
     }
@@ -288,7 +374,7 @@ class RetryPollerTest {
             return purgeHangs.get() ? Mono.never() : Mono.empty();
         });
         return new RetryPoller(table, deliverer, properties, LEASE, new DeliveryMetrics(registry), housekeeping, PURGE,
-                HeldTargets.Held::none, new RetriesInFlight(16, 64));
+                HeldTargets.Held::none, new RetriesInFlight(16, 64), () -> Instant.EPOCH);
     }
 
     private long claimsEnded(String outcome) {
