@@ -460,8 +460,9 @@ public class DialGate {
     /** The call waits in {@code dispatch.schedule} until {@code dueAt}; the wait and its event commit together. */
     private Mono<Boolean> defer(CallCommand command, String rowReason, String eventReason, Instant dueAt,
                                 Instant nextAttemptAt, String message) {
-        // A request that ended meanwhile (a cancel) neither waits nor announces a wait after its final event; a wait
-        // already announced (a copy of the command, a transaction run again after its commit) is not announced again.
+        // A request that ended meanwhile (a cancel) neither waits nor announces a wait after its final event, nor does
+        // one whose attempt another copy of the command is dialling; a wait already announced (a copy of the command,
+        // a transaction run again after its commit) is not announced again.
         Mono<PolicyLedger.Scheduled> wait = policyLedger.schedule(command, rowReason, dueAt)
                 .flatMap(scheduled -> scheduled != PolicyLedger.Scheduled.WAITS ? Mono.just(scheduled)
                         : events.deferred(command, eventReason, nextAttemptAt, event -> event).thenReturn(scheduled));
@@ -473,6 +474,9 @@ public class DialGate {
                                 + "nothing scheduled", command.requestId(), command.attempt(), eventReason);
                         case WAITED_ALREADY -> log.info("request {} attempt {} already waits ({}); a copy of its "
                                 + "command changes nothing", command.requestId(), command.attempt(), eventReason);
+                        case DIALLING -> log.info("request {} attempt {}: not made to wait ({}), an attempt of the "
+                                + "request is being dialled (by another copy of its command); its end decides",
+                                command.requestId(), command.attempt(), eventReason);
                         case WAITS -> {
                             metrics.decided("defer", eventReason);
                             log.debug("request {} attempt {} waits ({}) until {}", command.requestId(),

@@ -70,7 +70,13 @@ class PolicyLedger {
          */
         WAITED_ALREADY,
         /** The request has its final status (a cancel ended it meanwhile): nothing waits. */
-        REQUEST_ENDED
+        REQUEST_ENDED,
+        /**
+         * One of the request's attempts is being dialled (claimed for the carrier, not ended, not requeued): another
+         * copy of the command claimed it after this one read the request. Nothing waits and nothing is announced; the
+         * attempt's end decides what follows, as it does for a policy end (decision 0132).
+         */
+        DIALLING
     }
 
     /**
@@ -92,15 +98,29 @@ class PolicyLedger {
      * for update, not shared: the wait's event, appended in the same transaction, locks the row for update, and two
      * copies of the command deferring at once, each holding a share lock and each waiting for the other's to go
      * before that upgrade, deadlocked. The second of two such copies finds the first's row once it has the lock.
+     *
+     * <p>Nor does a request one of whose attempts is being dialled ({@link Scheduled#DIALLING}): two copies of one
+     * command handled at once, one claimed the attempt and rings the callee, the other read the request before that
+     * claim and its policy made the call wait; its {@code call.deferred} would follow the call's statuses. The row is
+     * locked by a statement of its own first, and the attempts read after it, as {@code Outbox.FINISH} reads them: in
+     * one statement the snapshot is taken before the wait for the lock, and a claim committed meanwhile (a claim
+     * shares that lock) would not be seen. Run in a transaction, so that the lock holds until the wait is written.
      */
     Mono<Scheduled> schedule(CallCommand command, String reason, Instant dueAt) {
-        return db.sql("""
+        Mono<Void> lock = db.sql("SELECT 1 FROM dispatch.requests WHERE request_id = $1 FOR UPDATE")
+                .bind(0, command.requestId())
+                .then();
+        return lock.then(db.sql("""
                         WITH open AS (
                             SELECT request_id, command FROM dispatch.requests
                              WHERE request_id = $1 AND final_status IS NULL FOR UPDATE),
+                        dialling AS (
+                            SELECT 1 FROM dispatch.attempts a
+                             WHERE a.request_id = $1 AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued AND a.live
+                             LIMIT 1),
                         written AS (
                             INSERT INTO dispatch.schedule AS s (request_id, attempt_no, due_at, reason, command)
-                            SELECT request_id, $2, $3, $4, command FROM open
+                            SELECT request_id, $2, $3, $4, command FROM open WHERE NOT EXISTS (SELECT 1 FROM dialling)
                             ON CONFLICT (request_id, attempt_no)
                             DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
                                 first_due_at = NULL
@@ -111,14 +131,16 @@ class PolicyLedger {
                         restarted AS (
                             UPDATE dispatch.attempts SET waiting_since = $3
                              WHERE request_id = (SELECT request_id FROM written) AND attempt_no = $2 AND requeued)
-                        SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM written)""")
+                        SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM written),
+                               (SELECT count(*) FROM dialling)""")
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
                 .bind(2, dueAt)
                 .bind(3, reason)
                 .map(row -> row.get(1, Long.class) > 0 ? Scheduled.WAITS
-                        : row.get(0, Long.class) > 0 ? Scheduled.WAITED_ALREADY : Scheduled.REQUEST_ENDED)
-                .one();
+                        : row.get(0, Long.class) == 0 ? Scheduled.REQUEST_ENDED
+                        : row.get(2, Long.class) > 0 ? Scheduled.DIALLING : Scheduled.WAITED_ALREADY)
+                .one());
     }
 
     /**

@@ -198,6 +198,49 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
                 .as("its wait for a carrier counts from the window's opening").isEqualTo(windowOpens);
     }
 
+    /**
+     * Two copies of one command: one claimed the attempt and dials it, the other read the request before that claim
+     * and its policy makes the call wait. No wait is written (its event would follow the ringing call's).
+     */
+    @Test
+    void aRequestWhoseAttemptIsBeingDialledDoesNotWait() {
+        CallCommand command = command("+4915112340111");
+        attempts.record(command).block(WAIT);
+        attempts.claimDial(command.requestId(), 1).block(WAIT);
+
+        assertThat(policy.schedule(command, "window", Instant.now().plus(Duration.ofHours(1))).block(WAIT))
+                .isEqualTo(PolicyLedger.Scheduled.DIALLING);
+        assertThat(scheduled(command.requestId())).isZero();
+    }
+
+    /**
+     * The claim commits while the wait waits for the request's lock (a claim shares it): the wait sees the claim,
+     * which a snapshot taken before the lock's wait would not show.
+     */
+    @Test
+    void aClaimCommittingWhileAWaitAwaitsTheRequestsLockIsSeenByTheWait() throws Exception {
+        CallCommand command = command("+4915112340112");
+        attempts.record(command).block(WAIT);
+        TransactionalOperator transactions = TransactionalOperator.create(transactionManager);
+        CountDownLatch claimed = new CountDownLatch(1);
+        Sinks.Empty<Void> commitClaim = Sinks.empty();
+        CompletableFuture<Integer> claim = transactions.transactional(attempts.claimDial(command.requestId(), 1)
+                        .doOnSuccess(dial -> claimed.countDown())
+                        .flatMap(dial -> commitClaim.asMono().thenReturn(dial)))
+                .toFuture();
+        assertThat(claimed.await(30, TimeUnit.SECONDS)).isTrue();
+
+        CompletableFuture<PolicyLedger.Scheduled> waiting = transactions.transactional(
+                policy.schedule(command, "window", Instant.now().plus(Duration.ofHours(1)))).toFuture();
+        Thread.sleep(500);
+        assertThat(waiting).as("the wait awaits the claim's lock of the request").isNotDone();
+        commitClaim.tryEmitEmpty();
+
+        assertThat(claim.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(waiting.get(30, TimeUnit.SECONDS)).isEqualTo(PolicyLedger.Scheduled.DIALLING);
+        assertThat(scheduled(command.requestId())).isZero();
+    }
+
     @Test
     void aRequestThatEndedBeforeItsWaitWasWrittenDoesNotWait() {
         CallCommand open = command("+4915112340105");
