@@ -185,7 +185,8 @@ class DeliveryConfiguration {
                 endpoints.forgetDeleted(id -> directory.current(id) != null));
         return new RetryPoller(store, deliverer::deliverClaimed, retry, delivery.lease(), metrics, housekeeping,
                 health.purgeInterval(), held::current, new RetriesInFlight(isolation.maxConcurrentPerEndpoint(),
-                isolation.maxConcurrentPerAccount()), () -> clock.instant().minus(schedule.span()));
+                isolation.maxConcurrentPerAccount()),
+                new RetryPoller.Expiry(held::shut, () -> clock.instant().minus(schedule.span())));
     }
 
     @Bean

@@ -215,6 +215,24 @@ final class EndpointIsolation {
     }
 
     /**
+     * Whether the account's endpoint refuses tries because it fails or asked for time, not because tries are in flight:
+     * its circuit is open and not yet due to let a trial through, or it is backing off after a 429. An endpoint that
+     * only has its limit in flight, or whose host or account has, is not shut: it answers, and its rows go as room
+     * frees; nor is one whose trial is under way, which may be answering again.
+     */
+    boolean shut(String accountId, String url) {
+        Guard guard = guards.get(new Key(accountId, endpoint(url)));
+        if (guard == null) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (guard.backOffFor(now) > 0) {
+            return true;
+        }
+        return guard.breaker.getState() == CircuitBreaker.State.OPEN && guard.openFor(now) > 0;
+    }
+
+    /**
      * Whether the account has its limit of tries in flight over all its endpoints, so that every endpoint of it refuses
      * a try now.
      */

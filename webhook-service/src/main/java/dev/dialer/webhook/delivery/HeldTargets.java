@@ -86,6 +86,30 @@ final class HeldTargets {
                 held.stream().map(Hook::endpoint).toArray(String[]::new));
     }
 
+    /**
+     * The held targets whose endpoint is shut now ({@link EndpointIsolation#shut}: failing, or backing off after a
+     * 429), held accounts left out: what the poller may give up once past the retry schedule's span. A target held
+     * only because its endpoint, host or account has its limit in flight answers, and is not among them. Forgets
+     * nothing: {@link #current} does.
+     */
+    Held shut() {
+        List<String> webhookIds = new ArrayList<>();
+        webhooks.forEach((id, refused) -> {
+            if (isolation.shut(refused.accountId(), refused.url())) {
+                webhookIds.add(id);
+            }
+        });
+        List<Hook> shut = new ArrayList<>();
+        hooks.forEach((hook, refused) -> {
+            if (isolation.shut(refused.accountId(), refused.url())) {
+                shut.add(hook);
+            }
+        });
+        return new Held(new String[0], webhookIds.toArray(String[]::new),
+                shut.stream().map(Hook::accountId).toArray(String[]::new),
+                shut.stream().map(Hook::endpoint).toArray(String[]::new));
+    }
+
     /** Accounts and targets held now, for the gauge. */
     int size() {
         return accounts.size() + webhooks.size() + hooks.size();

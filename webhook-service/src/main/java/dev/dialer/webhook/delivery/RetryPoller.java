@@ -34,12 +34,14 @@ public final class RetryPoller {
     static final Duration PENDING_COUNT_TIMEOUT = Duration.ofMinutes(5);
     /** The most claims a poll tick makes ({@link #claimRounds}). */
     static final int CLAIMS_A_TICK = 4;
-    /** The most held rows past the schedule's span one claim of the expiry takes ({@link #expiring}). */
-    static final int EXPIRY_BATCH = 500;
-    /** The most claims one pass of the expiry makes. */
-    static final int EXPIRY_CLAIMS_A_PASS = 4;
-    /** Held rows past the span given up at once, each its dead letter and its line in the delivery log. */
-    static final int EXPIRY_CONCURRENCY = 16;
+    /**
+     * The most rows past the schedule's span one claim of the expiry takes ({@link #expiring}), all handled at once:
+     * few, so that each is handled well within the lease the claim took, and so that, should the endpoint take tries
+     * again during a pass, no more go to it at once than half its limit.
+     */
+    static final int EXPIRY_BATCH = 8;
+    /** The most claims one pass of the expiry makes: at most 1,000 rows a pass. */
+    static final int EXPIRY_CLAIMS_A_PASS = 125;
 
     private final DueDeliveries store;
     private final Delivery deliverer;
@@ -50,7 +52,7 @@ public final class RetryPoller {
     private final Duration purgeInterval;
     private final Supplier<HeldTargets.Held> held;
     private final RetriesInFlight retriesInFlight;
-    private final Supplier<Instant> pastSpan;
+    private final Expiry expiry;
 
     /** Deletes what has outlived its retention, or its webhook. */
     interface Housekeeping {
@@ -77,6 +79,16 @@ public final class RetryPoller {
                                                  HeldTargets.Held held);
     }
 
+    /**
+     * What the expiry gives up ({@link #expiring}).
+     *
+     * @param shut         the targets whose endpoint is shut now ({@link HeldTargets#shut}), asked afresh at every claim
+     * @param storedBefore when a row must have been stored before to have waited longer than the retry schedule can
+     *                     last ({@link RetrySchedule#span()}), asked afresh at every claim
+     */
+    record Expiry(Supplier<HeldTargets.Held> shut, Supplier<Instant> storedBefore) {
+    }
+
     /** One try of a claimed delivery and its durable outcome ({@link WebhookDeliverer#deliver}). */
     interface Delivery {
         Mono<Void> deliver(DeliveryTask task);
@@ -85,13 +97,12 @@ public final class RetryPoller {
     /**
      * @param held            the targets to pass over, asked afresh at every claim
      * @param retriesInFlight the poller's own tries in flight, by endpoint and account, which each claim's turns count
-     * @param pastSpan        when a row must have been stored before to have waited longer than the retry schedule
-     *                        can last ({@link RetrySchedule#span()}), asked afresh at every pass of the expiry
+     * @param expiry          what the expiry gives up
      */
     RetryPoller(DueDeliveries store, Delivery deliverer, RetryProperties properties, Duration lease,
                 DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval,
-                Supplier<HeldTargets.Held> held, RetriesInFlight retriesInFlight, Supplier<Instant> pastSpan) {
-        this.pastSpan = pastSpan;
+                Supplier<HeldTargets.Held> held, RetriesInFlight retriesInFlight, Expiry expiry) {
+        this.expiry = expiry;
         this.purgeInterval = purgeInterval;
         this.held = held;
         this.retriesInFlight = retriesInFlight;
@@ -113,15 +124,16 @@ public final class RetryPoller {
     }
 
     /**
-     * Gives up, every {@code refusal-delay} (as often as a refused row comes due again), the rows of the targets held
-     * now that have waited longer than the retry schedule can last: each is handed to the deliverer as a claimed
-     * row is, its endpoint refuses it, and the refusal past the span sends it to the dead letters (decision 0114), or,
-     * should the endpoint take a trial just then, it is tried. A claim passes held rows over, so without this pass they
-     * were given up only as the endpoint's open periods let a claim reach them, a claim's worth per period: an endpoint
-     * that stays down under steady traffic grew the table without bound, and every claim ranked past its rows. A pass
-     * claims at most {@link #EXPIRY_CLAIMS_A_PASS} batches, the next only after a full one has been given up; its tries
-     * do not count among the poller's own in flight, which the claims share out. A failed or hung pass is logged and
-     * the next interval makes another.
+     * Gives up, every {@code refusal-delay} (as often as a refused row comes due again), the rows of the targets whose
+     * endpoint is shut now (its circuit open, or backing off after a 429) that have waited longer than the retry
+     * schedule can last: each is handed to the deliverer as a claimed row is, its endpoint refuses it, and the refusal
+     * past the span sends it to the dead letters (decision 0114), or, should the endpoint take a trial just then, it
+     * is tried. A claim passes held rows over, so without this pass they were given up only as the endpoint's open
+     * periods let a claim reach them, a claim's worth per period: an endpoint that stays down under steady traffic grew
+     * the table without bound, and every claim ranked past its rows. An endpoint held only for its tries in flight is
+     * left alone: it answers. A pass claims at most {@link #EXPIRY_CLAIMS_A_PASS} batches, the next only after a full
+     * one has been handled, the shut endpoints asked again for it; its tries do not count among the poller's own in
+     * flight, which the claims share out. A failed or hung pass is logged and the next interval makes another.
      */
     private Mono<Void> expiring() {
         Duration interval = properties.refusalDelay();
@@ -138,15 +150,15 @@ public final class RetryPoller {
 
     private Mono<Void> expirePass(int claims) {
         return Mono.defer(() -> {
-            HeldTargets.Held now = held.get();
-            if (claims == 0 || now.isEmpty()) {
+            HeldTargets.Held shut = expiry.shut().get();
+            if (claims == 0 || shut.isEmpty()) {
                 return Mono.empty();
             }
-            return store.claimHeldStoredBefore(pastSpan.get(), EXPIRY_BATCH, lease, now)
+            return store.claimHeldStoredBefore(expiry.storedBefore().get(), EXPIRY_BATCH, lease, shut)
                     .timeout(lease)
                     .collectList()
                     .flatMap(claimed -> Flux.fromIterable(claimed)
-                            .flatMap(this::settled, EXPIRY_CONCURRENCY)
+                            .flatMap(this::settled)
                             .then(claimed.size() < EXPIRY_BATCH ? Mono.empty() : expirePass(claims - 1)));
         });
     }

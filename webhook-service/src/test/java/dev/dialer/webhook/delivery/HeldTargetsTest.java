@@ -79,6 +79,34 @@ class HeldTargetsTest {
         assertThat(held.size()).isZero();
     }
 
+    /**
+     * What the poller may give up past the schedule's span: targets whose endpoint's circuit is open or backs off after
+     * a 429, not those held only because their endpoint or account has its limit in flight.
+     */
+    @Test
+    void onlyTargetsWhoseEndpointFailsOrAskedForTimeAreShut() {
+        openCircuitOf("https://down.test/");
+        isolation.call("acc-1", "https://slow.test/", () -> Mono.just(AttemptResult.answered(429, Duration.ofMillis(1),
+                null, Duration.ofSeconds(30)))).block(Duration.ofSeconds(5));
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        isolation.call("acc-1", "https://busy.test/", hanging::asMono).subscribe();
+        held.refused("acc-1", new Target(Target.Kind.WEBHOOK, "wh-down", "https://down.test/a", "POST", null));
+        held.refused("acc-1", new Target(Target.Kind.WEBHOOK, "wh-busy", "https://busy.test/a", "POST", null));
+        held.refused("acc-1", new Target(Target.Kind.NOTIFY, "notify", "https://slow.test/b?t=1", "POST", null));
+        held.refused("acc-1", new Target(Target.Kind.NOTIFY, "notify", "https://busy.test/b?t=2", "POST", null));
+
+        HeldTargets.Held current = held.current();
+        HeldTargets.Held shut = held.shut();
+
+        assertThat(current.webhookIds()).containsExactlyInAnyOrder("wh-down", "wh-busy");
+        assertThat(current.hookEndpoints()).containsExactlyInAnyOrder("https://slow.test:-1", "https://busy.test:-1");
+        assertThat(shut.accountIds()).isEmpty();
+        assertThat(shut.webhookIds()).containsExactly("wh-down");
+        assertThat(shut.hookAccounts()).containsExactly("acc-1");
+        assertThat(shut.hookEndpoints()).containsExactly("https://slow.test:-1");
+        hanging.tryEmitValue(AttemptResult.answered(200, Duration.ofMillis(1)));
+    }
+
     private void openCircuitOf(String url) {
         for (int i = 0; i < 4; i++) {
             isolation.call("acc-1", url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",

@@ -269,7 +269,7 @@ class RetryPollerTest {
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, 8);
         RetryPoller poller = new RetryPoller(window, task -> Mono.fromRunnable(() -> delivered.add(task.accountId()))
                 .then(Mono.never()), properties, LEASE, new DeliveryMetrics(registry), Mono::empty, PURGE,
-                HeldTargets.Held::none, new RetriesInFlight(2, 64), () -> Instant.EPOCH);
+                HeldTargets.Held::none, new RetriesInFlight(2, 64), new RetryPoller.Expiry(HeldTargets.Held::none, () -> Instant.EPOCH));
 
         StepVerifier.withVirtualTime(poller::run)
                 .expectSubscription()
@@ -280,8 +280,8 @@ class RetryPollerTest {
     }
 
     /**
-     * A dead endpoint's rows, held and past the schedule's span: every refusal delay a pass claims them, the oldest
-     * first, batch after full batch, and hands each to the deliverer (which gives it up); with nothing held, no pass
+     * A dead endpoint's rows, shut and past the schedule's span: every refusal delay a pass claims them, the oldest
+     * first, batch after full batch, and hands each to the deliverer (which gives it up); with nothing shut, no pass
      * claims, and a failed pass is followed by the next.
      */
     @Test
@@ -324,15 +324,15 @@ class RetryPollerTest {
         RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(5), POLL, 10, 8);
         RetryPoller poller = new RetryPoller(dead, task -> Mono.fromRunnable(() -> handed.add(task.id())), properties,
-                LEASE, new DeliveryMetrics(registry), Mono::empty, PURGE,
-                () -> holding.get() ? heldNow : HeldTargets.Held.none(), new RetriesInFlight(16, 64),
-                () -> pastSpan);
+                LEASE, new DeliveryMetrics(registry), Mono::empty, PURGE, HeldTargets.Held::none,
+                new RetriesInFlight(16, 64),
+                new RetryPoller.Expiry(() -> holding.get() ? heldNow : HeldTargets.Held.none(), () -> pastSpan));
 
         StepVerifier.withVirtualTime(poller::run)
                 .expectSubscription()
                 .expectNoEvent(Duration.ofSeconds(6))
                 .then(() -> {
-                    assertThat(cutoffs).as("nothing held: no pass claims").isEmpty();
+                    assertThat(cutoffs).as("nothing shut: no pass claims").isEmpty();
                     holding.set(true);
                     expiryFails.set(true);
                 })
@@ -374,7 +374,7 @@ class RetryPollerTest {
             return purgeHangs.get() ? Mono.never() : Mono.empty();
         });
         return new RetryPoller(table, deliverer, properties, LEASE, new DeliveryMetrics(registry), housekeeping, PURGE,
-                HeldTargets.Held::none, new RetriesInFlight(16, 64), () -> Instant.EPOCH);
+                HeldTargets.Held::none, new RetriesInFlight(16, 64), new RetryPoller.Expiry(HeldTargets.Held::none, () -> Instant.EPOCH));
     }
 
     private long claimsEnded(String outcome) {
