@@ -483,18 +483,23 @@ final class SipCall {
      */
     private void anotherAnswer(ResponseEvent event) {
         Response response = event.getResponse();
+        boolean answeredBefore = !answeredTags.isEmpty();
         if (!answeredTags.add(toTag(response))) {
             return;
         }
         try {
             session.hangUpAnswer(event, kept);
-            forkedAnswers++;
-            log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung up",
-                    callId, requestId, attempt);
+            if (answeredBefore) {
+                forkedAnswers++;
+                log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung "
+                        + "up", callId, requestId, attempt);
+            } else {
+                log.warn("SIP call {} ({} attempt {}): answered after it had ended unanswered; acknowledged and hung "
+                        + "up", callId, requestId, attempt);
+            }
         } catch (Exception e) {
             answeredTags.remove(toTag(response)); // its next retransmission tries again
-            log.warn("SIP call {}: the second fork's answer could not be acknowledged and hung up: {}", callId,
-                    e.toString());
+            log.warn("SIP call {}: a late answer could not be acknowledged and hung up: {}", callId, e.toString());
         }
     }
 
@@ -736,7 +741,10 @@ final class SipCall {
      * answer from another fork of an INVITE already answered, ignore the rest.
      */
     private void straggler(Object event) {
-        if (event instanceof ResponseEvent response && !answeredTags.isEmpty()
+        // An answer to the INVITE after the call ended: another fork of an answered call, or the callee picking up
+        // once the call had ended unanswered (given up after our CANCEL had no answer, say) while its end was being
+        // reported. Either is acknowledged and hung up, or the callee would hear silence until the trunk gives up.
+        if (event instanceof ResponseEvent response
                 && response.getResponse().getStatusCode() / 100 == 2
                 && response.getResponse().getHeader(CSeqHeader.NAME) instanceof CSeqHeader cseq
                 && Request.INVITE.equals(cseq.getMethod())) {

@@ -63,8 +63,8 @@ import reactor.util.retry.Retry;
  *
  * <p>Threads: JAIN-SIP delivers every event on its one listener thread; the listener only looks up the call and
  * emits the event into one sink. One pipeline, subscribed for the carrier's lifetime, groups events by call and runs
- * each call's events in order on the carrier's worker threads ({@code publishOn}), at most
- * {@link #MAX_CALLS_IN_FLIGHT} calls at once.
+ * each call's events in order on the carrier's worker threads ({@code publishOn}, and again at the end of each step,
+ * whose writes complete on their clients' threads), at most {@link #MAX_CALLS_IN_FLIGHT} calls at once.
  *
  * <p>Durability: each call's {@link SipDialog} (the INVITE's identity, then the dialog's) is kept in PostgreSQL
  * ({@link DialogStore}) under a lease this carrier renews while it lives, and stored before the step's statuses are
@@ -617,7 +617,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         } else {
             steps = keep(call).flatMap(ours -> ours ? reported.thenReturn(true) : Mono.just(false));
         }
+        // Back on a worker: the step's last part may have completed on a PostgreSQL or Kafka client's thread, and the
+        // call's next event, run as this one completes, would otherwise make its SIP sends there.
         return steps
+                .publishOn(workers)
                 .doOnNext(ours -> {
                     if (!ours) {
                         takenOver(call);

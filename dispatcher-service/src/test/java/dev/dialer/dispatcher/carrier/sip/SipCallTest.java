@@ -103,6 +103,27 @@ class SipCallTest {
         verify(session).abandon(invite);
     }
 
+    /**
+     * The callee picks up after the call ended unanswered (while its end is being reported): the answer is
+     * acknowledged and hung up, once however often the trunk sends it again, and the call stays ended.
+     */
+    @Test
+    void anAnswerAfterTheCallEndedUnansweredIsAcknowledgedAndHungUp() throws Exception {
+        doThrow(new SipException("connection reset")).when(serverTransaction).sendResponse(any());
+        step(new RequestEvent(this, serverTransaction, null, request("INFO", 2)));
+        assertThat(call.ended()).isTrue();
+        int reportedAtTheEnd = reported.size();
+
+        ResponseEvent late = new ResponseEvent(this, invite, mock(Dialog.class), response(200, "OK", "INVITE"));
+        step(late);
+        step(new ResponseEvent(this, invite, mock(Dialog.class), response(200, "OK", "INVITE")));
+
+        verify(session, times(1)).hangUpAnswer(any(), any());
+        verify(session).hangUpAnswer(late, call.kept());
+        assertThat(reported).hasSize(reportedAtTheEnd);
+        assertThat(call.takeForkedAnswers()).as("not a second fork").isZero();
+    }
+
     @Test
     void aCancelThatCouldNotBeSentIsSentAgainAsTheFailedCallIsLetGoOf() throws Exception {
         // The ring timeout's CANCEL cannot be sent the first time (a TCP trunk's connection reset).
