@@ -175,6 +175,7 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
                 .doOnNext(theirs -> found(key, theirs, check.carrier().statusHookUrl()))
                 .switchIfEmpty(Mono.fromRunnable(() -> gone(key)))
                 .onErrorResume(e -> {
+                    stillNamed(key);
                     unknown(key, e instanceof CarrierException ? e.getMessage() : e.toString());
                     return Mono.empty();
                 })
@@ -201,6 +202,15 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
                 key, hook, ours, ours);
     }
 
+    /**
+     * A check of an application found posting elsewhere could not be made (the carrier's API failed or was slow): a
+     * call named it all the same, so it stays reported as it was last found, for {@value #FORGOTTEN_AFTER} intervals
+     * from now. Otherwise its report would lapse while calls still use it, and the page clear with nothing changed.
+     */
+    private void stillNamed(Key key) {
+        elsewhere.computeIfPresent(key, (named, found) -> new Found(found.hook(), clock.instant()));
+    }
+
     /** The carrier has no such application: whatever it was found posting to, it posts nothing now. */
     private void gone(Key key) {
         if (elsewhere.remove(key) != null) {
@@ -212,7 +222,8 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
 
     /**
      * The applications found posting elsewhere, without those no call has named for {@value #FORGOTTEN_AFTER}
-     * intervals (each in use is checked again, and found again, at its first use after an interval).
+     * intervals (each in use is checked again, and found again, at its first use after an interval, or kept as it was
+     * when that check could not be made).
      */
     private Map<Key, Found> elsewhere() {
         Instant since = clock.instant().minus(interval.multipliedBy(FORGOTTEN_AFTER));

@@ -499,6 +499,37 @@ class VoiceGatewayCarrierIT {
         assertThat(registry.get("dialer.dispatcher.carrier.applications.misdirected").gauge().value()).isZero();
     }
 
+    /**
+     * An application found posting elsewhere, still named by calls, whose checks then fail (the carrier's API answers
+     * 503): it stays reported past three intervals, and is no longer once a check finds it posting here.
+     */
+    @Test
+    void anApplicationStillNamedStaysReportedWhileItsChecksFail() {
+        String elsewhere = "{\"call_status_hook\":{\"url\":\"https://flow.example.com/status\"}}";
+        applications.put("flow", new Reply(200, elsewhere));
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
+        VoiceGatewayCarrier carrier = carrier(null, Duration.ofSeconds(5));
+        hooks.start();
+        carrier.noteApplication("flow");
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("elsewhere") == 1);
+
+        applications.put("flow", new Reply(503, "{\"msg\":\"unavailable\"}"));
+        for (int interval = 1; interval <= 4; interval++) {
+            clock.advance(Duration.ofMinutes(10).plusSeconds(1));
+            carrier.noteApplication("flow");
+            int checked = interval;
+            await().atMost(Duration.ofSeconds(10)).until(() -> checks("unknown") == checked);
+        }
+        assertThat(hooks.health().getStatus()).isEqualTo(Status.DOWN);
+        assertThat(registry.get("dialer.dispatcher.carrier.applications.misdirected").gauge().value()).isEqualTo(1);
+
+        applications.put("flow", new Reply(200, "{\"call_status_hook\":{\"url\":\"" + HOOK + "\"}}"));
+        clock.advance(Duration.ofMinutes(10).plusSeconds(1));
+        carrier.noteApplication("flow");
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("here") == 1);
+        assertThat(hooks.health().getStatus()).isEqualTo(Status.UP);
+    }
+
     @Test
     void applicationTheCarrierCannotTellAboutIsCountedUnknownAndLeavesHealthUp() {
         applications.put("refused", new Reply(403, "{\"msg\":\"insufficient privileges\"}"));
