@@ -113,6 +113,7 @@ final class SipCall {
     /** The To tags of the 2xx answers to our INVITE taken so far: the call's own, then any other fork's. */
     private final Set<String> answeredTags = new HashSet<>(2);
     private int forkedAnswers;
+    private int answersAfterEnd;
     /** An INVITE with credentials waits to be kept before it goes out; {@link #takeInviteToSend} asks for it once. */
     private boolean inviteUnsent;
     private boolean inviteSendAsked;
@@ -238,6 +239,13 @@ final class SipCall {
     int takeUnansweredInvites() {
         int taken = unansweredInvites;
         unansweredInvites = 0;
+        return taken;
+    }
+
+    /** Answers to the INVITE acknowledged and hung up since the last call because they came after the call's end. */
+    int takeAnswersAfterEnd() {
+        int taken = answersAfterEnd;
+        answersAfterEnd = 0;
         return taken;
     }
 
@@ -483,19 +491,22 @@ final class SipCall {
      */
     private void anotherAnswer(ResponseEvent event) {
         Response response = event.getResponse();
-        boolean answeredBefore = !answeredTags.isEmpty();
+        // Another fork only while this call's own answer stands (acknowledged, or being acknowledged): after an
+        // unanswered end, or an answer whose ACK failed, it is a late answer, however many tags come.
+        boolean fork = ackTag != null && answeredTags.contains(ackTag);
         if (!answeredTags.add(toTag(response))) {
             return;
         }
         try {
             session.hangUpAnswer(event, kept);
-            if (answeredBefore) {
+            if (fork) {
                 forkedAnswers++;
                 log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung "
                         + "up", callId, requestId, attempt);
             } else {
-                log.warn("SIP call {} ({} attempt {}): answered after it had ended unanswered; acknowledged and hung "
-                        + "up", callId, requestId, attempt);
+                answersAfterEnd++;
+                log.warn("SIP call {} ({} attempt {}): answered after it had ended; acknowledged and hung up", callId,
+                        requestId, attempt);
             }
         } catch (Exception e) {
             answeredTags.remove(toTag(response)); // its next retransmission tries again

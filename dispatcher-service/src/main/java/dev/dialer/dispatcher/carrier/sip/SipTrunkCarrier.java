@@ -121,6 +121,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Timer callbackLag;
     private final Timer firstResponse;
     private final Counter forkedAnswers;
+    private final Counter answeredAfterEnd;
     private final TrunkSilence silence;
     private final Disposable prober;
     private final DialogStore dialogs;
@@ -195,6 +196,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         this.firstResponse = CallbackLag.timer(registry, NAME, CallbackLag.FIRST_CALLBACK);
         this.forkedAnswers = Counter.builder("dialer.dispatcher.carrier.sip.forked_answers")
                 .description("Answers from a second fork of an INVITE already answered, acknowledged and hung up")
+                .register(registry);
+        this.answeredAfterEnd = Counter.builder("dialer.dispatcher.carrier.sip.answered_after_end")
+                .description("Answers to the INVITE of a call that had ended here, acknowledged and hung up")
                 .register(registry);
         this.silence = new TrunkSilence(properties.silentAfter(), properties.probeInterval().multipliedBy(TRIAL_EVERY),
                 System::nanoTime);
@@ -571,7 +575,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /**
      * Runs every call's events in order, one call's at a time on one worker, many calls in parallel. A call's end is
      * applied however long the reporter takes to recover (only that call waits); an earlier status the reporter fails
-     * to apply is logged and the call goes on.
+     * to apply is logged and the call goes on. Once a call has ended, a 2xx to its INVITE no longer joins its events
+     * (which close with its last step): it is answered as one after the call's end ({@link #dispatch}).
      */
     private Flux<Void> runCalls() {
         return inbox.asFlux()
@@ -590,8 +595,15 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private Mono<SipCall> step(Envelope envelope) {
         SipCall call = envelope.call();
         List<CarrierCallback> statuses = call.step(envelope.event(), workers);
+        if (call.ended()) {
+            // Remembered as ended now, not once its end is reported: a 2xx to its INVITE that comes meanwhile (the
+            // callee picking up while the end of a call given up unanswered is reported) is acknowledged and hung up
+            // at once, not queued behind the report with the call's events, which close with its last step.
+            ended(call);
+        }
         call.takeFirstResponseDelay().ifPresent(firstResponse::record);
         forkedAnswers.increment(call.takeForkedAnswers());
+        answeredAfterEnd.increment(call.takeAnswersAfterEnd());
         for (int i = call.takeUnansweredInvites(); i > 0; i--) {
             inviteUnanswered();
         }
@@ -896,11 +908,19 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         if (call.ended() && calls.remove(call.callId(), call)) {
             held.remove(call.callId());
             lost.remove(call.callId());
+            Ended ended = ended(call);
+            workers.schedule(() -> recentlyEnded.remove(call.callId(), ended), endedKept.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The call, which has ended, as remembered for a 2xx to its INVITE: with the answers it had when it ended. */
+    private Ended ended(SipCall call) {
+        return recentlyEnded.computeIfAbsent(call.callId(), callId -> {
             Set<String> answered = ConcurrentHashMap.newKeySet();
             answered.addAll(call.answeredTags());
-            recentlyEnded.put(call.callId(), new Ended(call.kept(), answered));
-            workers.schedule(() -> recentlyEnded.remove(call.callId()), endedKept.toMillis(), TimeUnit.MILLISECONDS);
-        }
+            return new Ended(call.kept(), answered);
+        });
     }
 
     /**
@@ -919,7 +939,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             return;
         }
         SipDialog ended = call.kept();
-        registry.counter("dialer.dispatcher.carrier.sip.answered_after_end").increment();
+        answeredAfterEnd.increment();
         log.info("SIP call {} (request {} attempt {}) was answered after it had ended here: acknowledged and hung up",
                 ended.callId(), ended.requestId(), ended.attempt());
         try {
@@ -941,7 +961,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         SipCall call = callId == null ? null : calls.get(callId.getCallId());
         SipDialog orphan = callId == null ? null : cancelledOrphans.get(callId.getCallId());
         Ended ended = callId == null ? null : recentlyEnded.get(callId.getCallId());
-        if (call != null) {
+        if (call != null && (ended == null || !(event instanceof ResponseEvent response
+                && finalToInvite(response.getResponse()) && response.getResponse().getStatusCode() < 300))) {
             offer(call, event);
         } else if (event instanceof RequestEvent request) {
             Schedulers.boundedElastic().schedule(() -> answerStray(request));

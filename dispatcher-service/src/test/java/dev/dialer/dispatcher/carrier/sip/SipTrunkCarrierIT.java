@@ -662,6 +662,26 @@ class SipTrunkCarrierIT {
                 .containsExactly(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
     }
 
+    /**
+     * The callee picks up while the call's end, given up unanswered, is still being reported (its report slow: a
+     * PostgreSQL failover, say): the answer, queued behind that report, is acknowledged and hung up once the call is
+     * forgotten, not dropped with the call's queue (the trunk here sends it once).
+     */
+    @Test
+    void anAnswerThatComesWhileTheCallsEndIsBeingReportedIsAcknowledgedAndHungUp() throws Exception {
+        start(Sipp.uas("answer-while-the-end-is-reported", ANSWER_AFTER_GIVING_UP), null, null, Duration.ofSeconds(2),
+                callback -> callback.status() == AttemptStatus.NO_ANSWER
+                        ? Mono.delay(Duration.ofSeconds(6)).doOnNext(late -> reported.add(callback))
+                        : Mono.fromRunnable(() -> reported.add(callback)),
+                Duration.ofSeconds(30));
+
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp got an ACK and a BYE for the late 200: %s", sipp.output()).isZero();
+        assertThat(registry.counter("dialer.dispatcher.carrier.sip.answered_after_end").count()).isEqualTo(1);
+    }
+
     @Test
     void ringingCallIsCancelledAtTheRingTimeoutAndEndsNoAnswer() throws Exception {
         start("ring-until-cancel");
