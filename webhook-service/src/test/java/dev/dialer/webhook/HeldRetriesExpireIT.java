@@ -1,21 +1,12 @@
 package dev.dialer.webhook;
 
-import static dev.dialer.webhook.ItFixture.command;
-import static dev.dialer.webhook.ItFixture.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.contract.AttemptStatus;
-import dev.dialer.common.contract.CallEvent;
-import dev.dialer.common.contract.Hook;
 import dev.dialer.infra.Infrastructure;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,51 +63,13 @@ class HeldRetriesExpireIT {
 
     @Test
     void rowsOfAHookEndpointHeldOpenAreGivenUpOnceTheyOutliveTheSchedule() throws IOException {
-        String down = "http://127.0.0.1:" + closedPort() + "/status?call=";
-        String account = unique("acc");
-        double expiredBefore = expired();
-        List<String> events = new ArrayList<>();
+        double expiredBefore = DownHookCalls.expired(meters, null);
 
-        for (int i = 0; i < CALLS; i++) {
-            String requestId = unique("req");
-            CallEvent event = CallEvent.about(command(requestId, account, null, new Hook(down + requestId, "POST")))
-                    .sequence(1).status(AttemptStatus.RINGING).build();
-            fixture.publishEvents(requestId, List.of(event));
-            events.add(event.eventId());
-        }
+        DownHookCalls calls = DownHookCalls.published(fixture, database, CALLS);
 
-        await().atMost(BOUND).until(() -> deadLetters(events) == CALLS);
-        assertThat(waiting(events)).isZero();
-        assertThat(expired() - expiredBefore).as("given up as refused past the span, not after their tries")
-                .isGreaterThanOrEqualTo(CALLS - 10);
-    }
-
-    private long deadLetters(List<String> events) {
-        return count("SELECT count(*) AS n FROM webhook.dead_letters WHERE event_id = ANY(:events) "
-                + "AND target_kind = 'NOTIFY'", events);
-    }
-
-    private long waiting(List<String> events) {
-        return count("SELECT count(*) AS n FROM webhook.retries WHERE event_id = ANY(:events)", events);
-    }
-
-    private long count(String sql, List<String> events) {
-        return database.sql(sql)
-                .bind("events", events.toArray(String[]::new))
-                .map(row -> row.get("n", Long.class))
-                .one()
-                .block(Duration.ofSeconds(10));
-    }
-
-    /** Refused past the span, by the open circuit or, before it opened, by the endpoint's limit in flight. */
-    private double expired() {
-        return meters.find("dialer.webhook.retries.expired").tag("target", "notify").counters().stream()
-                .mapToDouble(Counter::count).sum();
-    }
-
-    private static int closedPort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+        await().atMost(BOUND).until(() -> calls.deadLetters() == CALLS);
+        assertThat(calls.waiting()).isZero();
+        assertThat(DownHookCalls.expired(meters, null) - expiredBefore)
+                .as("given up as refused past the span, not after their tries").isGreaterThanOrEqualTo(CALLS - 10);
     }
 }

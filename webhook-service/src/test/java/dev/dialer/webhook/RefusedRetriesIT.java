@@ -1,21 +1,12 @@
 package dev.dialer.webhook;
 
-import static dev.dialer.webhook.ItFixture.command;
-import static dev.dialer.webhook.ItFixture.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.contract.AttemptStatus;
-import dev.dialer.common.contract.CallEvent;
-import dev.dialer.common.contract.Hook;
 import dev.dialer.infra.Infrastructure;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,50 +64,12 @@ class RefusedRetriesIT {
 
     @Test
     void retriesToAHookEndpointThatStaysDownEndInTheDeadLettersOnceTheyOutliveTheSchedule() throws IOException {
-        String down = "http://127.0.0.1:" + closedPort() + "/status?call=";
-        String account = unique("acc");
-        double expiredBefore = expired();
-        List<String> events = new ArrayList<>();
+        double expiredBefore = DownHookCalls.expired(meters, "circuit_open");
 
-        for (int i = 0; i < CALLS; i++) {
-            String requestId = unique("req");
-            CallEvent event = CallEvent.about(command(requestId, account, null, new Hook(down + requestId, "POST")))
-                    .sequence(1).status(AttemptStatus.RINGING).build();
-            fixture.publishEvents(requestId, List.of(event));
-            events.add(event.eventId());
-        }
+        DownHookCalls calls = DownHookCalls.published(fixture, database, CALLS);
 
-        await().atMost(BOUND).until(() -> deadLetters(events) == CALLS);
-        assertThat(waiting(events)).isZero();
-        assertThat(expired()).isGreaterThan(expiredBefore);
-    }
-
-    private long deadLetters(List<String> events) {
-        return count("SELECT count(*) AS n FROM webhook.dead_letters WHERE event_id = ANY(:events) "
-                + "AND target_kind = 'NOTIFY'", events);
-    }
-
-    private long waiting(List<String> events) {
-        return count("SELECT count(*) AS n FROM webhook.retries WHERE event_id = ANY(:events)", events);
-    }
-
-    private long count(String sql, List<String> events) {
-        return database.sql(sql)
-                .bind("events", events.toArray(String[]::new))
-                .map(row -> row.get("n", Long.class))
-                .one()
-                .block(Duration.ofSeconds(10));
-    }
-
-    private double expired() {
-        Counter counter = meters.find("dialer.webhook.retries.expired").tag("target", "notify")
-                .tag("reason", "circuit_open").counter();
-        return counter == null ? 0 : counter.count();
-    }
-
-    private static int closedPort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+        await().atMost(BOUND).until(() -> calls.deadLetters() == CALLS);
+        assertThat(calls.waiting()).isZero();
+        assertThat(DownHookCalls.expired(meters, "circuit_open")).isGreaterThan(expiredBefore);
     }
 }
