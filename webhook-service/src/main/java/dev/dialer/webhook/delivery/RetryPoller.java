@@ -82,7 +82,8 @@ public final class RetryPoller {
     /**
      * What the expiry gives up ({@link #expiring}).
      *
-     * @param shut         the targets whose endpoint is shut now ({@link HeldTargets#shut}), asked afresh at every claim
+     * @param shut         the targets whose endpoint is shut now ({@link HeldTargets#shut}), asked afresh at every
+     *                     claim
      * @param storedBefore when a row must have been stored before to have waited longer than the retry schedule can
      *                     last ({@link RetrySchedule#span()}), asked afresh at every claim
      */

@@ -269,7 +269,8 @@ class RetryPollerTest {
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, 8);
         RetryPoller poller = new RetryPoller(window, task -> Mono.fromRunnable(() -> delivered.add(task.accountId()))
                 .then(Mono.never()), properties, LEASE, new DeliveryMetrics(registry), Mono::empty, PURGE,
-                HeldTargets.Held::none, new RetriesInFlight(2, 64), new RetryPoller.Expiry(HeldTargets.Held::none, () -> Instant.EPOCH));
+                HeldTargets.Held::none, new RetriesInFlight(2, 64),
+                new RetryPoller.Expiry(HeldTargets.Held::none, () -> Instant.EPOCH));
 
         StepVerifier.withVirtualTime(poller::run)
                 .expectSubscription()
@@ -374,7 +375,8 @@ class RetryPollerTest {
             return purgeHangs.get() ? Mono.never() : Mono.empty();
         });
         return new RetryPoller(table, deliverer, properties, LEASE, new DeliveryMetrics(registry), housekeeping, PURGE,
-                HeldTargets.Held::none, new RetriesInFlight(16, 64), new RetryPoller.Expiry(HeldTargets.Held::none, () -> Instant.EPOCH));
+                HeldTargets.Held::none, new RetriesInFlight(16, 64),
+                new RetryPoller.Expiry(HeldTargets.Held::none, () -> Instant.EPOCH));
     }
 
     private long claimsEnded(String outcome) {
