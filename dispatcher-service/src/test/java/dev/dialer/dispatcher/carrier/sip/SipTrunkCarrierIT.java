@@ -664,8 +664,8 @@ class SipTrunkCarrierIT {
 
     /**
      * The callee picks up while the call's end, given up unanswered, is still being reported (its report slow: a
-     * PostgreSQL failover, say): the answer, queued behind that report, is acknowledged and hung up once the call is
-     * forgotten, not dropped with the call's queue (the trunk here sends it once).
+     * PostgreSQL failover, say): the answer is acknowledged and hung up at once, not queued behind that report with the
+     * call's events and dropped with them (the trunk here sends it once).
      */
     @Test
     void anAnswerThatComesWhileTheCallsEndIsBeingReportedIsAcknowledgedAndHungUp() throws Exception {
