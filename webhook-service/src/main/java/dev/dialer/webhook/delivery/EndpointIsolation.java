@@ -187,13 +187,12 @@ final class EndpointIsolation {
         if (guard == null) {
             return false;
         }
-        long now = System.nanoTime();
         int inFlight = inFlight(guard);
-        if (guard.backOffFor(now) > 0 || (host != null && crowdedOut(host, inFlight))) {
+        if (shut(guard, System.nanoTime()) || (host != null && crowdedOut(host, inFlight))) {
             return true;
         }
         return switch (guard.breaker.getState()) {
-            case OPEN -> guard.openFor(now) > 0;
+            case OPEN -> false; // past its open time: the next try is the trial
             case HALF_OPEN -> inFlight > 0;
             default -> inFlight >= maxConcurrent;
         };
@@ -222,14 +221,12 @@ final class EndpointIsolation {
      */
     boolean shut(String accountId, String url) {
         Guard guard = guards.get(new Key(accountId, endpoint(url)));
-        if (guard == null) {
-            return false;
-        }
-        long now = System.nanoTime();
-        if (guard.backOffFor(now) > 0) {
-            return true;
-        }
-        return guard.breaker.getState() == CircuitBreaker.State.OPEN && guard.openFor(now) > 0;
+        return guard != null && shut(guard, System.nanoTime());
+    }
+
+    private static boolean shut(Guard guard, long now) {
+        return guard.backOffFor(now) > 0
+                || guard.breaker.getState() == CircuitBreaker.State.OPEN && guard.openFor(now) > 0;
     }
 
     /**

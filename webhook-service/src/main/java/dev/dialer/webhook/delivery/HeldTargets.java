@@ -1,6 +1,5 @@
 package dev.dialer.webhook.delivery;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -79,11 +78,10 @@ final class HeldTargets {
     /** The accounts and targets that refuse tries now; the others are forgotten. */
     Held current() {
         accounts.removeIf(accountId -> !isolation.accountRefusing(accountId));
-        List<String> webhookIds = stillRefusing(webhooks);
-        List<Hook> held = stillRefusing(hooks);
-        return new Held(accounts.toArray(String[]::new), webhookIds.toArray(String[]::new),
-                held.stream().map(Hook::accountId).toArray(String[]::new),
-                held.stream().map(Hook::endpoint).toArray(String[]::new));
+        // Removed only as they were tested: one refused again meanwhile, its entry replaced, stays.
+        webhooks.values().removeIf(refused -> !isolation.refusing(refused.accountId(), refused.url()));
+        hooks.values().removeIf(refused -> !isolation.refusing(refused.accountId(), refused.url()));
+        return held(accounts, List.copyOf(webhooks.keySet()), List.copyOf(hooks.keySet()));
     }
 
     /**
@@ -93,21 +91,7 @@ final class HeldTargets {
      * nothing: {@link #current} does.
      */
     Held shut() {
-        List<String> webhookIds = new ArrayList<>();
-        webhooks.forEach((id, refused) -> {
-            if (isolation.shut(refused.accountId(), refused.url())) {
-                webhookIds.add(id);
-            }
-        });
-        List<Hook> shut = new ArrayList<>();
-        hooks.forEach((hook, refused) -> {
-            if (isolation.shut(refused.accountId(), refused.url())) {
-                shut.add(hook);
-            }
-        });
-        return new Held(new String[0], webhookIds.toArray(String[]::new),
-                shut.stream().map(Hook::accountId).toArray(String[]::new),
-                shut.stream().map(Hook::endpoint).toArray(String[]::new));
+        return held(Set.of(), shut(webhooks), shut(hooks));
     }
 
     /** Accounts and targets held now, for the gauge. */
@@ -115,15 +99,16 @@ final class HeldTargets {
         return accounts.size() + webhooks.size() + hooks.size();
     }
 
-    private <K> List<K> stillRefusing(Map<K, Refused> targets) {
-        List<K> held = new ArrayList<>();
-        targets.forEach((target, refused) -> {
-            if (isolation.refusing(refused.accountId(), refused.url())) {
-                held.add(target);
-            } else {
-                targets.remove(target, refused);
-            }
-        });
-        return held;
+    private static Held held(Set<String> accountIds, List<String> webhookIds, List<Hook> hooks) {
+        return new Held(accountIds.toArray(String[]::new), webhookIds.toArray(String[]::new),
+                hooks.stream().map(Hook::accountId).toArray(String[]::new),
+                hooks.stream().map(Hook::endpoint).toArray(String[]::new));
+    }
+
+    private <K> List<K> shut(Map<K, Refused> targets) {
+        return targets.entrySet().stream()
+                .filter(target -> isolation.shut(target.getValue().accountId(), target.getValue().url()))
+                .map(Map.Entry::getKey)
+                .toList();
     }
 }

@@ -90,6 +90,17 @@ final class RetryStore implements RetryPoller.DueDeliveries {
      */
     static final int CANDIDATES = 50_000;
     /**
+     * Of a row {@code c}: held ({@link HeldTargets.Held}, bound by {@link #bindHeld}): every row of a held account, a
+     * webhook's (no URL) by its id, a hook's by its account and endpoint.
+     */
+    private static final String HELD = """
+            (c.account_id = ANY(:heldAccounts)
+                 OR c.url IS NULL AND c.target_id = ANY(:heldWebhooks)
+                 OR c.url IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM unnest(CAST(:heldHookAccounts AS text[]), CAST(:heldHookEndpoints AS text[]))
+                                   AS h(account_id, endpoint)
+                      WHERE h.account_id = c.account_id AND h.endpoint = c.endpoint))""";
+    /**
      * The due rows, taken in turn: a row's turn over its account is the account's tries it would make in flight (the
      * poller's own, {@link RetriesInFlight}), and the account's rows take their turns over its endpoints the same way
      * (a webhook's row goes by its URL's endpoint as it was when stored, or by its id when that was not known; see
@@ -122,12 +133,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                  WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
                    AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
                         OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
-                   AND c.account_id <> ALL(:heldAccounts) AND c.account_id <> ALL(:fullAccounts)
-                   AND (c.url IS NULL AND c.target_id <> ALL(:heldWebhooks)
-                        OR c.url IS NOT NULL AND NOT EXISTS (
-                            SELECT 1 FROM unnest(CAST(:heldHookAccounts AS text[]), CAST(:heldHookEndpoints AS text[]))
-                                          AS h(account_id, endpoint)
-                             WHERE h.account_id = c.account_id AND h.endpoint = c.endpoint))
+                   AND NOT %s AND c.account_id <> ALL(:fullAccounts)
                    AND (c.account_id, l.endpoint) NOT IN (
                            SELECT * FROM unnest(CAST(:fullEndpointAccounts AS text[]), CAST(:fullEndpoints AS text[])))
                  ORDER BY c.next_attempt_at
@@ -164,7 +170,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
             UPDATE webhook.retries r SET lease_until = now() + make_interval(secs => :leaseSeconds)
               FROM due
              WHERE r.id = due.id
-            RETURNING r.*""";
+            RETURNING r.*""".formatted(HELD);
     /**
      * The rows of held targets and accounts, as {@link #CLAIM} passes them over, stored before {@code :storedBefore},
      * the oldest first ({@code retries_stored}), locked and leased as a claim's are, whether due or not: a row its
@@ -174,20 +180,14 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     private static final String CLAIM_HELD_STORED_BEFORE = """
             WITH due AS MATERIALIZED (
                 SELECT c.id FROM webhook.retries c
-                 WHERE c.created_at < :storedBefore AND (c.lease_until IS NULL OR c.lease_until < now())
-                   AND (c.account_id = ANY(:heldAccounts)
-                        OR c.url IS NULL AND c.target_id = ANY(:heldWebhooks)
-                        OR c.url IS NOT NULL AND EXISTS (
-                            SELECT 1 FROM unnest(CAST(:heldHookAccounts AS text[]), CAST(:heldHookEndpoints AS text[]))
-                                          AS h(account_id, endpoint)
-                             WHERE h.account_id = c.account_id AND h.endpoint = c.endpoint))
+                 WHERE c.created_at < :storedBefore AND (c.lease_until IS NULL OR c.lease_until < now()) AND %s
                  ORDER BY c.created_at
                  LIMIT :limit
                  FOR UPDATE SKIP LOCKED)
             UPDATE webhook.retries r SET lease_until = now() + make_interval(secs => :leaseSeconds)
               FROM due
              WHERE r.id = due.id
-            RETURNING r.*""";
+            RETURNING r.*""".formatted(HELD);
     /** A delivery never stored (a first try) goes to the dead letters straight away. */
     private static final String DEAD_LETTER = """
             INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, request_id,
@@ -296,15 +296,11 @@ final class RetryStore implements RetryPoller.DueDeliveries {
      */
     @Override
     public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held, RetriesInFlight.Room room) {
-        return database.sql(CLAIM)
+        return bindHeld(database.sql(CLAIM), held)
                 .bind("leaseSeconds", lease.toMillis() / 1000.0)
                 .bind("limit", limit)
                 .bind("candidates", CANDIDATES)
                 .bind("webhook", RetriesInFlight.WEBHOOK)
-                .bind("heldAccounts", held.accountIds())
-                .bind("heldWebhooks", held.webhookIds())
-                .bind("heldHookAccounts", held.hookAccounts())
-                .bind("heldHookEndpoints", held.hookEndpoints())
                 .bind("perEndpoint", room.perEndpoint())
                 .bind("perAccount", room.perAccount())
                 .bind("endpointAccounts", room.endpointAccounts())
@@ -333,18 +329,23 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     @Override
     public Flux<DeliveryTask> claimHeldStoredBefore(Instant storedBefore, int limit, Duration lease,
                                                     HeldTargets.Held held) {
-        return database.sql(CLAIM_HELD_STORED_BEFORE)
+        return bindHeld(database.sql(CLAIM_HELD_STORED_BEFORE), held)
                 .bind("storedBefore", storedBefore)
                 .bind("limit", limit)
                 .bind("leaseSeconds", lease.toMillis() / 1000.0)
-                .bind("heldAccounts", held.accountIds())
-                .bind("heldWebhooks", held.webhookIds())
-                .bind("heldHookAccounts", held.hookAccounts())
-                .bind("heldHookEndpoints", held.hookEndpoints())
                 .map(RetryStore::task)
                 .all()
                 .collectList()
                 .flatMapIterable(tasks -> tasks);
+    }
+
+    /** Binds the held targets and accounts {@link #HELD} names. */
+    private static DatabaseClient.GenericExecuteSpec bindHeld(DatabaseClient.GenericExecuteSpec statement,
+                                                              HeldTargets.Held held) {
+        return statement.bind("heldAccounts", held.accountIds())
+                .bind("heldWebhooks", held.webhookIds())
+                .bind("heldHookAccounts", held.hookAccounts())
+                .bind("heldHookEndpoints", held.hookEndpoints());
     }
 
     /** Removes a delivered (or dropped) row. */
