@@ -41,26 +41,14 @@ class ClaimAcknowledgedLateIT extends CarrierDown {
 
         @Bean
         static BeanPostProcessor recordRunTwice() {
-            return SpiedBeans.around(CallEvents.class, invocation -> {
-                Object result = invocation.callRealMethod();
-                if (invocation.getMethod().getName().equals("emitOn")
-                        && RECORDED_LATE.remove(((CallCommand) invocation.getArgument(0)).requestId())) {
-                    return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
-                }
-                return result;
-            });
+            return SpiedBeans.around(CallEvents.class, SpiedBeans.runTwice("emitOn",
+                    invocation -> ((CallCommand) invocation.getArgument(0)).requestId(), RECORDED_LATE));
         }
 
         @Bean
         static BeanPostProcessor claimRunTwice() {
-            return SpiedBeans.around(AttemptLedger.class, invocation -> {
-                Object result = invocation.callRealMethod();
-                if (invocation.getMethod().getName().equals("claimDial")
-                        && CLAIMED_LATE.remove((String) invocation.getArgument(0))) {
-                    return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
-                }
-                return result;
-            });
+            return SpiedBeans.around(AttemptLedger.class, SpiedBeans.runTwice("claimDial",
+                    invocation -> invocation.getArgument(0), CLAIMED_LATE));
         }
     }
 

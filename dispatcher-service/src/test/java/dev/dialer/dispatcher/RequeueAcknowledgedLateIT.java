@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
-import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -35,14 +34,8 @@ class RequeueAcknowledgedLateIT extends CarrierDown {
 
         @Bean
         static BeanPostProcessor requeueRunTwice() {
-            return SpiedBeans.around(AttemptLedger.class, invocation -> {
-                Object result = invocation.callRealMethod();
-                if (invocation.getMethod().getName().equals("requeueNotPlaced")
-                        && ACKNOWLEDGED_LATE.remove((String) invocation.getArgument(0))) {
-                    return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
-                }
-                return result;
-            });
+            return SpiedBeans.around(AttemptLedger.class, SpiedBeans.runTwice("requeueNotPlaced",
+                    invocation -> invocation.getArgument(0), ACKNOWLEDGED_LATE));
         }
     }
 

@@ -1,8 +1,12 @@
 package dev.dialer.dispatcher;
 
+import java.util.Set;
+import java.util.function.Function;
 import org.mockito.Mockito;
+import org.mockito.invocation.InvocationOnMock;
 import org.mockito.stubbing.Answer;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import reactor.core.publisher.Mono;
 
 /**
  * Wraps one bean of the application, as it is made, in a spy whose every call goes through an answer that calls the
@@ -23,6 +27,22 @@ public final class SpiedBeans {
                         ? Mockito.mock(type, Mockito.withSettings().spiedInstance(bean).stubOnly().defaultAnswer(answer))
                         : bean;
             }
+        };
+    }
+
+    /**
+     * An answer for {@link #around}: {@code method} (one that answers a {@link Mono}) is run a second time once its
+     * first run completes, as a statement run again after its commit went unacknowledged is, once for each request of
+     * {@code once} ({@code requestId} names a call's); every other call is run as it is.
+     */
+    public static Answer<Object> runTwice(String method, Function<InvocationOnMock, String> requestId,
+                                          Set<String> once) {
+        return invocation -> {
+            Object result = invocation.callRealMethod();
+            if (invocation.getMethod().getName().equals(method) && once.remove(requestId.apply(invocation))) {
+                return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
+            }
+            return result;
         };
     }
 }

@@ -157,9 +157,10 @@ public class AttemptLedger {
 
     /**
      * Of an attempt {@code a}: a call that may be in progress on the trunk. The carrier was asked for it, it has not
-     * ended, and it was not sent back to the queue by a capacity rejection ({@link #inFlight}, {@link #stillInFlight}).
+     * ended, and it was not sent back to the queue by a capacity rejection ({@link #inFlight}, {@link #stillInFlight};
+     * the policy's reads of a request's attempts being dialled).
      */
-    private static final String IN_FLIGHT = "a.live AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued";
+    public static final String IN_FLIGHT = "a.live AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued";
 
     /** Each status's {@link Transition#predecessorsOf}, as bound: worked out once, not for every transition. */
     private static final Map<AttemptStatus, String[]> PREDECESSORS = new EnumMap<>(AttemptStatus.class);

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.event.StateChange;
 import java.time.Duration;
 import java.time.Instant;
@@ -59,6 +60,29 @@ class PolicyLedger {
                 .then();
     }
 
+    /** {@link #schedule}'s statement, run after its lock of the request. */
+    private static final String SCHEDULE = """
+            WITH open AS (
+                SELECT request_id, command FROM dispatch.requests
+                 WHERE request_id = $1 AND final_status IS NULL FOR UPDATE),
+            dialling AS (
+                SELECT 1 FROM dispatch.attempts a WHERE a.request_id = $1 AND %s LIMIT 1),
+            written AS (
+                INSERT INTO dispatch.schedule AS s (request_id, attempt_no, due_at, reason, command)
+                SELECT request_id, $2, $3, $4, command FROM open WHERE NOT EXISTS (SELECT 1 FROM dialling)
+                ON CONFLICT (request_id, attempt_no)
+                DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
+                    first_due_at = NULL
+                 WHERE s.lease_until IS NOT NULL
+                    OR (s.reason <> EXCLUDED.reason AND s.due_at <= EXCLUDED.due_at
+                        AND EXCLUDED.reason <> 'paused')
+                RETURNING s.request_id),
+            restarted AS (
+                UPDATE dispatch.attempts SET waiting_since = $3
+                 WHERE request_id = (SELECT request_id FROM written) AND attempt_no = $2 AND requeued)
+            SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM written),
+                   (SELECT count(*) FROM dialling)""".formatted(AttemptLedger.IN_FLIGHT);
+
     /** What {@link #schedule} made of a wait. */
     enum Scheduled {
         /** The attempt waits anew: its wait is announced. */
@@ -110,29 +134,7 @@ class PolicyLedger {
         Mono<Void> lock = db.sql("SELECT 1 FROM dispatch.requests WHERE request_id = $1 FOR UPDATE")
                 .bind(0, command.requestId())
                 .then();
-        return lock.then(db.sql("""
-                        WITH open AS (
-                            SELECT request_id, command FROM dispatch.requests
-                             WHERE request_id = $1 AND final_status IS NULL FOR UPDATE),
-                        dialling AS (
-                            SELECT 1 FROM dispatch.attempts a
-                             WHERE a.request_id = $1 AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued AND a.live
-                             LIMIT 1),
-                        written AS (
-                            INSERT INTO dispatch.schedule AS s (request_id, attempt_no, due_at, reason, command)
-                            SELECT request_id, $2, $3, $4, command FROM open WHERE NOT EXISTS (SELECT 1 FROM dialling)
-                            ON CONFLICT (request_id, attempt_no)
-                            DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
-                                first_due_at = NULL
-                             WHERE s.lease_until IS NOT NULL
-                                OR (s.reason <> EXCLUDED.reason AND s.due_at <= EXCLUDED.due_at
-                                    AND EXCLUDED.reason <> 'paused')
-                            RETURNING s.request_id),
-                        restarted AS (
-                            UPDATE dispatch.attempts SET waiting_since = $3
-                             WHERE request_id = (SELECT request_id FROM written) AND attempt_no = $2 AND requeued)
-                        SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM written),
-                               (SELECT count(*) FROM dialling)""")
+        return lock.then(db.sql(SCHEDULE)
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
                 .bind(2, dueAt)
@@ -210,8 +212,8 @@ class PolicyLedger {
      */
     Flux<LiveAttempt> liveAttempts(String requestId) {
         return db.sql("""
-                        SELECT attempt_no, status, provider_call_id FROM dispatch.attempts
-                         WHERE request_id = $1 AND live AND NOT requeued AND carrier_asked_at IS NOT NULL""")
+                        SELECT a.attempt_no, a.status, a.provider_call_id FROM dispatch.attempts a
+                         WHERE a.request_id = $1 AND\s""" + AttemptLedger.IN_FLIGHT)
                 .bind(0, requestId)
                 .map(row -> new LiveAttempt(requestId, row.get(0, Integer.class),
                         AttemptStatus.fromWire(row.get(1, String.class)), row.get(2, String.class)))

@@ -961,17 +961,17 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         SipCall call = callId == null ? null : calls.get(callId.getCallId());
         SipDialog orphan = callId == null ? null : cancelledOrphans.get(callId.getCallId());
         Ended ended = callId == null ? null : recentlyEnded.get(callId.getCallId());
-        if (call != null && (ended == null || !(event instanceof ResponseEvent response
-                && finalToInvite(response.getResponse()) && response.getResponse().getStatusCode() < 300))) {
+        ResponseEvent answer = event instanceof ResponseEvent response && finalToInvite(response.getResponse())
+                && response.getResponse().getStatusCode() < 300 ? response : null;
+        if (call != null && (ended == null || answer == null)) {
             offer(call, event);
         } else if (event instanceof RequestEvent request) {
             Schedulers.boundedElastic().schedule(() -> answerStray(request));
         } else if (orphan != null && event instanceof ResponseEvent response
                 && finalToInvite(response.getResponse())) {
             Schedulers.boundedElastic().schedule(() -> acknowledgeOrphan(orphan, response.getResponse()));
-        } else if (event instanceof ResponseEvent response && finalToInvite(response.getResponse())
-                && response.getResponse().getStatusCode() < 300 && ended != null) {
-            Schedulers.boundedElastic().schedule(() -> answeredAfterItsEnd(ended, response));
+        } else if (answer != null && ended != null) {
+            Schedulers.boundedElastic().schedule(() -> answeredAfterItsEnd(ended, answer));
         } else {
             log.debug("SIP event for no call in flight: {}", event.getClass().getSimpleName());
         }
