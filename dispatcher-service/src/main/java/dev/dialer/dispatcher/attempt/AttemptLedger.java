@@ -162,6 +162,13 @@ public class AttemptLedger {
      */
     public static final String IN_FLIGHT = "a.live AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued";
 
+    /**
+     * Locks a request's row ({@code $1}) until the transaction ends, by a statement of its own: what a later statement
+     * of the transaction reads of the request's attempts ({@link #IN_FLIGHT}) is read once the lock was had, so a
+     * claim (which locks the row too) committed while the lock was awaited is seen.
+     */
+    public static final String LOCK_REQUEST = "SELECT 1 FROM dispatch.requests WHERE request_id = $1 FOR UPDATE";
+
     /** Each status's {@link Transition#predecessorsOf}, as bound: worked out once, not for every transition. */
     private static final Map<AttemptStatus, String[]> PREDECESSORS = new EnumMap<>(AttemptStatus.class);
 

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.event;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
 import io.r2dbc.spi.Readable;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,11 +69,9 @@ class Outbox {
                        last_status = $5
                   FROM %s
                  WHERE r.request_id = $1 AND earlier.final_status IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM dispatch.attempts a
-                                    WHERE a.request_id = $1 AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued
-                                      AND a.live)
+                   AND NOT EXISTS (SELECT 1 FROM dispatch.attempts a WHERE a.request_id = $1 AND %s)
                 RETURNING r.next_sequence, earlier.last_status)
-            """.formatted(EARLIER) + INSERT_FROM;
+            """.formatted(EARLIER, AttemptLedger.IN_FLIGHT) + INSERT_FROM;
 
     /**
      * The statements composed around each kind of state change, once each: a change's SQL is a constant of its kind,
@@ -250,17 +249,17 @@ class Outbox {
                 .one();
     }
 
+    /** Locks the request's row until the transaction ends: what {@link #finishWith} reads comes after it. */
+    Mono<Void> lockRequest(String requestId) {
+        return db.sql(AttemptLedger.LOCK_REQUEST).bind(0, requestId).then();
+    }
+
     /**
      * Ends the request with {@code status} and stores its final event, in one statement, only if the request had no
      * final status and none of its attempts is being dialled ({@link #FINISH}), with the status of the request's
      * latest event as its {@code previous_status} unless it has one: emits the event's sequence number and that
      * status when this call ended the request, nothing otherwise. Run after {@link #lockRequest}, in its transaction.
      */
-    /** Locks the request's row until the transaction ends: what {@link #finishWith} reads comes after it. */
-    Mono<Void> lockRequest(String requestId) {
-        return db.sql("SELECT 1 FROM dispatch.requests WHERE request_id = $1 FOR UPDATE").bind(0, requestId).then();
-    }
-
     Mono<Appended> finishWith(FinalStatus status, CallEvent draft) {
         return bindEvent(db.sql(FINISH), draft)
                 .bind(4, status.wire())

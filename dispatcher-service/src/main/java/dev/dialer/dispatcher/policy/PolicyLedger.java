@@ -131,9 +131,7 @@ class PolicyLedger {
      * shares that lock) would not be seen. Run in a transaction, so that the lock holds until the wait is written.
      */
     Mono<Scheduled> schedule(CallCommand command, String reason, Instant dueAt) {
-        Mono<Void> lock = db.sql("SELECT 1 FROM dispatch.requests WHERE request_id = $1 FOR UPDATE")
-                .bind(0, command.requestId())
-                .then();
+        Mono<Void> lock = db.sql(AttemptLedger.LOCK_REQUEST).bind(0, command.requestId()).then();
         return lock.then(db.sql(SCHEDULE)
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
