@@ -40,7 +40,9 @@ record SendRequest(String callerId, List<Recipient> recipients, String flowId, S
      * One entry of {@code to}.
      *
      * @param field the name to report it under: {@code to} for a single number, {@code to[i]} in a list or a JSON
-     *              array (one of a single entry too)
+     *              array (one of a single entry too), a form's index as the client wrote it ({@code to[5]}),
+     *              {@code to[i].number} for an entry given as an object, {@code to[i].foreign_id} where that is
+     *              what is wrong
      * @param raw   the number as given
      * @param e164  the normalised number, null when invalid
      * @param error why it is invalid, null when valid

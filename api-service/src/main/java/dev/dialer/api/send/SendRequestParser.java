@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -87,6 +88,8 @@ final class SendRequestParser {
             .build();
     /** The member whose members are named {@code variables[Name]}. */
     private static final Set<String> KEYED = Set.of("variables");
+    /** How the number of an entry of {@code to} given as an object is named, after the entry's name. */
+    private static final String NUMBER_SUFFIX = ".number";
     private static final String NOT_A_RECIPIENT = "is not a recipient: write to, to[] or to[0], to[1], … (each one or"
             + " more numbers)";
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
@@ -120,11 +123,20 @@ final class SendRequestParser {
      * form's percent-encoded bytes are text in.
      */
     static SendRequest parse(String body, Charset charset, String defaultRegion, int maxRecipients) {
-        return validate(fields(body, charset, maxRecipients), defaultRegion, maxRecipients);
+        Body read = body(body, charset, maxRecipients);
+        return validate(read.fields(), read.recipientNames(), defaultRegion, maxRecipients);
+    }
+
+    /**
+     * A body's fields, and for a form the name each number in its {@code to} was given: {@code to[2]} for each number
+     * of a {@code to[2]=…}, null for one of a {@code to} or {@code to[]}, which the client wrote no index for (and
+     * which is named by its place among the numbers). A JSON body's numbers are named by their place in its array.
+     */
+    private record Body(ObjectNode fields, List<String> recipientNames) {
     }
 
     /** The body as a field map, from JSON or from a form (whose reading stops past {@code maxRecipients}). */
-    private static ObjectNode fields(String body, Charset charset, int maxRecipients) {
+    private static Body body(String body, Charset charset, int maxRecipients) {
         String text = body == null ? "" : body.strip();
         if (text.startsWith("\uFEFF")) {
             // A byte order mark some clients write first; one elsewhere is part of a value (a foreign_id's, say).
@@ -137,7 +149,11 @@ final class SendRequestParser {
         if (first == '[') {
             throw Problems.malformed("The body must be a JSON object, not an array.");
         }
-        return first == '{' ? json(text) : form(text, charset, maxRecipients);
+        if (first == '{') {
+            return new Body(json(text), List.of());
+        }
+        List<String> recipientNames = new ArrayList<>();
+        return new Body(form(text, charset, maxRecipients, recipientNames), recipientNames);
     }
 
     private static ObjectNode json(String text) {
@@ -163,9 +179,11 @@ final class SendRequestParser {
      * many short repeats costs no more than the limit's worth of them. Percent-encoded bytes are text in
      * {@code charset}, the Content-Type's: a value whose bytes are not, or that holds a '%' not followed by two hex
      * digits, is refused, naming it, before anything else is checked, as is a field given twice; a name that cannot be
-     * decoded makes the form malformed.
+     * decoded makes the form malformed. Each number's name is added to {@code recipientNames}, in the order of the
+     * numbers in {@code to}: the indexed name that held it ({@code to[1]}, as the client wrote it, whatever the
+     * indexes it left out), or null.
      */
-    private static ObjectNode form(String text, Charset charset, int maxRecipients) {
+    private static ObjectNode form(String text, Charset charset, int maxRecipients, List<String> recipientNames) {
         ObjectNode fields = JSON.createObjectNode();
         List<String> to = new ArrayList<>();
         List<FieldProblem> refused = new ArrayList<>();
@@ -222,11 +240,13 @@ final class SendRequestParser {
                 continue;
             }
             if (recipient) {
-                recipients += 1 + (int) value.chars().filter(c -> c == ',').count();
+                int numbers = 1 + (int) value.chars().filter(c -> c == ',').count();
+                recipients += numbers;
                 if (recipients > maxRecipients) {
                     throw Problems.tooMany("to", "recipients", maxRecipients);
                 }
                 to.add(value);
+                recipientNames.addAll(Collections.nCopies(numbers, indexed ? name : null));
             } else if (read(name)) {
                 fields.put(name, value);
             }
@@ -310,11 +330,12 @@ final class SendRequestParser {
         return escaped.toString();
     }
 
-    private static SendRequest validate(ObjectNode fields, String region, int maxRecipients) {
+    private static SendRequest validate(ObjectNode fields, List<String> recipientNames, String region,
+                                        int maxRecipients) {
         List<FieldProblem> errors = new ArrayList<>();
         String bridge = phone(fields, "bridge", errors);
         String callerId = bridge == null ? null : number("bridge", bridge, region, errors);
-        List<SendRequest.Recipient> recipients = recipients(fields, region, maxRecipients, errors);
+        List<SendRequest.Recipient> recipients = recipients(fields, recipientNames, region, maxRecipients, errors);
         // A form's recipients are all in "to" by now: such a member is JSON's, and would be a recipient never called.
         fields.propertyNames().stream().filter(name -> name.startsWith("to[")).forEach(name -> errors.add(
                 new FieldProblem(name, "is how a form writes a list of recipients; in JSON give them as the \"to\" "
@@ -357,18 +378,25 @@ final class SendRequestParser {
                 variables, maxAttempts, validUntil, priority);
     }
 
-    private static List<SendRequest.Recipient> recipients(ObjectNode fields, String region, int maxRecipients,
+    private static List<SendRequest.Recipient> recipients(ObjectNode fields, List<String> recipientNames,
+                                                          String region, int maxRecipients,
                                                           List<FieldProblem> errors) {
         JsonNode node = fields.get("to");
         List<String> raw = new ArrayList<>();
         List<String> foreignIds = new ArrayList<>();
         Set<Integer> mistypedForeignIds = new HashSet<>();
         Set<Integer> mistypedNumbers = new HashSet<>();
+        Set<Integer> objects = new HashSet<>();
+        Set<Integer> missingNumbers = new HashSet<>();
         boolean array = node != null && node.isArray();
         if (array) {
             for (JsonNode element : node) {
                 if (element.isObject()) {
+                    objects.add(raw.size());
                     JsonNode number = element.get("number");
+                    if (number == null || number.isNull()) {
+                        missingNumbers.add(raw.size());
+                    }
                     if (number != null && !number.isNull() && !number.isString() && !number.isNumber()) {
                         mistypedNumbers.add(raw.size());
                     }
@@ -414,10 +442,14 @@ final class SendRequestParser {
         }
         List<SendRequest.Recipient> recipients = new ArrayList<>(raw.size());
         for (int i = 0; i < raw.size(); i++) {
-            // An array's entries are named by index, as JsonMembers names them, even when it holds one.
-            String field = array || raw.size() > 1 ? "to[" + i + "]" : "to";
+            // An array's entries are named by index, as JsonMembers names them, even when it holds one; a form's as
+            // the client indexed them.
+            String entry = i < recipientNames.size() && recipientNames.get(i) != null ? recipientNames.get(i)
+                    : array || raw.size() > 1 ? "to[" + i + "]" : "to";
+            // An entry given as an object is refused for its number by the member's name, as for its foreign_id.
+            String field = objects.contains(i) ? entry + NUMBER_SUFFIX : entry;
             String foreignId = foreignIds.get(i);
-            String foreignIdField = field + SendRequest.Recipient.FOREIGN_ID_SUFFIX;
+            String foreignIdField = entry + SendRequest.Recipient.FOREIGN_ID_SUFFIX;
             if (mistypedForeignIds.contains(i)) {
                 // A client that sent true or {...} meant something by it: never read as "no foreign_id".
                 errors.add(new FieldProblem(foreignIdField, "must be a string"));
@@ -429,6 +461,11 @@ final class SendRequestParser {
             if (nul != null) {
                 errors.add(new FieldProblem(nul, NulCharacters.MESSAGE));
                 recipients.add(new SendRequest.Recipient(nul, raw.get(i), null, NulCharacters.MESSAGE, null));
+                continue;
+            }
+            if (missingNumbers.contains(i)) {
+                // {"mobile": …}: no number was given, not an empty one.
+                recipients.add(new SendRequest.Recipient(field, raw.get(i), null, "is required", foreignId));
                 continue;
             }
             if (mistypedNumbers.contains(i)) {

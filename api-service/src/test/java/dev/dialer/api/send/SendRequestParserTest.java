@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.tuple;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
+import dev.dialer.common.phone.PhoneNumbers;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -355,9 +356,10 @@ class SendRequestParserTest {
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients()).extracting(SendRequest.Recipient::field, SendRequest.Recipient::e164,
                         SendRequest.Recipient::error)
-                .containsExactly(tuple("to[0]", "+919876543215", null), tuple("to[1]", "+919876543216", null),
+                .containsExactly(tuple("to[0]", "+919876543215", null),
+                        tuple("to[1].number", "+919876543216", null),
                         tuple("to[2]", null, SendRequestParser.MISTYPED_NUMBER),
-                        tuple("to[3]", null, SendRequestParser.MISTYPED_NUMBER),
+                        tuple("to[3].number", null, SendRequestParser.MISTYPED_NUMBER),
                         tuple("to[4]", "+919876543218", null));
         assertThat(parse("{\"bridge\":\"918068281234\",\"to\":919876543219.0,\"flow_id\":\"1\"}").recipients())
                 .extracting(SendRequest.Recipient::e164).containsExactly("+919876543219");
@@ -550,9 +552,40 @@ class SendRequestParserTest {
                  {"number":{"n":"919876543217"}},"919876543218"]}""");
 
         assertThat(request.recipients()).extracting(SendRequest.Recipient::field, SendRequest.Recipient::error)
-                .containsExactly(tuple("to[0]", SendRequestParser.MISTYPED_NUMBER),
+                .containsExactly(tuple("to[0].number", SendRequestParser.MISTYPED_NUMBER),
                         tuple("to[1]", SendRequestParser.MISTYPED_NUMBER),
-                        tuple("to[2]", SendRequestParser.MISTYPED_NUMBER), tuple("to[3]", null));
+                        tuple("to[2].number", SendRequestParser.MISTYPED_NUMBER), tuple("to[3]", null));
+    }
+
+    @Test
+    void namesTheNumberMemberOfAnObjectEntryAndSaysAMissingOneIsRequired() {
+        SendRequest request = parse("""
+                {"bridge":"918068281234","flow_id":"1","to":[{"mobile":"919876543215"},{"number":null},
+                 {"number":"12345"},{"number":"919876543216"}]}""");
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::field, SendRequest.Recipient::error)
+                .containsExactly(tuple("to[0].number", "is required"), tuple("to[1].number", "is required"),
+                        tuple("to[2].number", PhoneNumbers.normalize("12345", IN).error()),
+                        tuple("to[3].number", null));
+        assertThat(request.recipients().get(2).error()).isNotNull();
+    }
+
+    @Test
+    void namesAFormsIndexedRecipientsAsTheClientIndexedThem() {
+        // PHP's array_filter keeps the keys it leaves: to[1] and to[2], no to[0].
+        SendRequest request = parse("bridge=918068281234&flow_id=1&to[1]=919876543215&to[2]=12345");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::field, SendRequest.Recipient::error)
+                .containsExactly(tuple("to[1]", null), tuple("to[2]", PhoneNumbers.normalize("12345", IN).error()));
+        assertThat(request.recipients().get(1).error()).isNotNull();
+
+        assertThat(problemOf("bridge=918068281234&flow_id=1&to[5]=12345").errors())
+                .extracting(FieldProblem::field).containsExactly("to[5]");
+        assertThat(parse("bridge=918068281234&flow_id=1&to[0]=919876543215,12345&to[1]=919876543216").recipients())
+                .as("each number of a list in one field is named by that field")
+                .extracting(SendRequest.Recipient::field).containsExactly("to[0]", "to[0]", "to[1]");
+        assertThat(parse("bridge=918068281234&flow_id=1&to=919876543215,12345&to=919876543216").recipients())
+                .as("numbers without an index are named by their place")
+                .extracting(SendRequest.Recipient::field).containsExactly("to[0]", "to[1]", "to[2]");
     }
 
     @Test
@@ -784,7 +817,7 @@ class SendRequestParserTest {
                  {"number":"12345","foreign_id":"crm-3"}]}""".formatted("x".repeat(129)));
 
         assertThat(request.recipients()).extracting(SendRequest.Recipient::field)
-                .containsExactly("to[0].foreign_id", "to[1]", "to[2]");
+                .containsExactly("to[0].foreign_id", "to[1]", "to[2].number");
         assertThat(request.recipients()).extracting(request::foreignIdOf).containsExactly(null, "batch-1", "crm-3");
     }
 
