@@ -155,7 +155,7 @@ public class CommandConsumer {
         Set<Integer> partitions = byTopic.getOrDefault(Topics.CALL_COMMANDS, Set.of());
         routing.owns(partitions, Set.of());
         recount();
-        atLeastAsManyAs(partitions);
+        atLeastAsManyAs(partitions, byTopic.getOrDefault(Topics.CARRIER_CALLBACKS, Set.of()));
         lanes.owns(partitions, Set.of(), routing.partitions());
         partitions.forEach(number -> {
             PartitionLanes back = byPartition.get(number);
@@ -201,16 +201,24 @@ public class CommandConsumer {
      * A partition numbered past the count known says the topics grew though their counts could not be read again: the
      * count is taken as at least that partition's number and one, rather than hashing the gained partitions' caller IDs
      * over a count none of them has (every gained call in flight holding no slot, the trunk shared as if this
-     * dispatcher owned all partitions, every command re-routed away) until the next rebalance.
+     * dispatcher owned all partitions, every command re-routed away) until the next rebalance. The callbacks topic's
+     * count is raised only by a partition of its own past it: grown one at a time, the commands topic may have grown
+     * alone, and a callback sent to a partition the callbacks topic does not have would hold the producer until it
+     * timed out, and a re-route retried until it exists every Kafka write behind it.
      */
-    private void atLeastAsManyAs(Set<Integer> partitions) {
-        int highest = partitions.stream().mapToInt(Integer::intValue).max().orElse(-1);
+    private void atLeastAsManyAs(Set<Integer> commands, Set<Integer> callbacks) {
+        int highest = highest(commands);
         if (highest >= routing.partitions() && routing.partitions() > 0) {
+            int callbacksAtLeast = Math.max(routing.callbacksPartitions(), highest(callbacks) + 1);
             log.error("partition {} was assigned though {} has {} partitions as last read: it has at least {}; "
                     + "routing and limits follow that until a rebalance reads the count", highest,
                     Topics.CALL_COMMANDS, routing.partitions(), highest + 1);
-            routing.recounted(highest + 1, highest + 1);
+            routing.recounted(highest + 1, callbacksAtLeast);
         }
+    }
+
+    private static int highest(Set<Integer> partitions) {
+        return partitions.stream().mapToInt(Integer::intValue).max().orElse(-1);
     }
 
     /**

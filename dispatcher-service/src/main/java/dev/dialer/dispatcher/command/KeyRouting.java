@@ -199,6 +199,11 @@ public class KeyRouting {
                 record.rawHeaders(), partition);
     }
 
+    /** The partition count of {@value Topics#CARRIER_CALLBACKS} as last known; 0 when not known. */
+    public int callbacksPartitions() {
+        return callbacksPartitions;
+    }
+
     /**
      * The partition of {@value Topics#CARRIER_CALLBACKS} {@code callerId}'s callbacks belong on; null when the count is
      * not known, or while the topics have different counts (one grown before the other): a partition named by the

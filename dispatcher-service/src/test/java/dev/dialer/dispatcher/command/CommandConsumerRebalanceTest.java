@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class CommandConsumerRebalanceTest {
@@ -69,6 +70,22 @@ class CommandConsumerRebalanceTest {
         verify(lanes).owns(Set.of(12, 17, 23), Set.of(), 24);
         assertThat(routing.partitions()).isEqualTo(24);
         assertThat(routing.callbackPartitionFor("+4930555001")).as("both topics taken as grown alike").isNotNull();
+    }
+
+    @Test
+    void withoutAnAnswerTheCommandsTopicGrownAloneLeavesTheCallbacksTopicsCount() {
+        // The operator grows dialer.call.commands to 24 first, and the counts cannot be read at the rebalance: the
+        // second of two dispatchers gets the commands topic's second half, and the callbacks topic's (still 12).
+        routing.topicsHave(12, 12);
+
+        consumer.assigned(Map.of("dialer.call.commands", Set.of(12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23),
+                "dialer.carrier.callbacks", Set.of(6, 7, 8, 9, 10, 11)));
+
+        assertThat(routing.partitions()).isEqualTo(24);
+        assertThat(routing.callbacksPartitions()).isEqualTo(12);
+        // No callback is sent to a partition the callbacks topic does not have: left to the producer's own count.
+        assertThat(IntStream.range(0, 200).mapToObj(i -> routing.callbackPartitionFor("+49305550" + (1000 + i))))
+                .containsOnlyNulls();
     }
 
     @Test
