@@ -209,14 +209,24 @@ final class CompactedView<V> {
                     record.offset(), heldAs != null ? " (its key is held as present)" : "", e.getMessage());
             if (heldAs != null) {
                 holdUnread(key);
+                // What a readable record of the key held under its value's key goes, as it would have been compacted
+                // away: a dispatcher started after compaction holds only this record's key.
+                dropMisfiled(key);
             }
             return;
         }
         put(key, named, value);
+        // A readable record whose value names another number than its key (an outside writer's typo) holds the key's
+        // number too, as an unreadable record of that key would: the key asks for its number to be spared.
+        boolean keyHeld = heldAs != null && !named.equals(key) && !named.equals(heldAs.apply(key));
+        if (keyHeld) {
+            holdUnread(key);
+        }
         if (!named.equals(key)) {
             misfiledRecords.increment();
-            log.warn("{} record at {}-{}@{} is keyed otherwise than its value names: held under its value's key until "
-                    + "its own key is removed", name, record.topic(), record.partition(), record.offset());
+            log.warn("{} record at {}-{}@{} is keyed otherwise than its value names: held under its value's key{} "
+                    + "until its own key is removed", name, record.topic(), record.partition(), record.offset(),
+                    keyHeld ? ", and its key's own held too," : "");
         }
         Sinks.Many<V> listener = applied;
         if (listener != null) {
@@ -251,8 +261,8 @@ final class CompactedView<V> {
     }
 
     /**
-     * Holds the key the unreadable record of {@code key} names: always the same for one record key, so a hold it had
-     * already stays as it is.
+     * Holds the key the record of {@code key} names by its key alone (an unreadable one, or one whose value names
+     * another): always the same for one record key, so a hold it had already stays as it is.
      */
     private void holdUnread(String key) {
         String held = heldAs.apply(key);

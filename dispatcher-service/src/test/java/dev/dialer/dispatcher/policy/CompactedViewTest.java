@@ -111,6 +111,41 @@ class CompactedViewTest {
     }
 
     @Test
+    void aRecordWhoseValueNamesAnotherNumberHoldsBothUntilItsKeyIsRemoved() {
+        // An outside writer's typo: the key names one number, the value another.
+        String keyed = DncEntry.key("acct", CANONICAL);
+        String named = DncEntry.key("acct", "+442071234568");
+        put(keyed, entry("+442071234568"));
+        CompactedView<DncEntry> view = read();
+        assertThat(view.contains(named)).as("the value's number").isTrue();
+        assertThat(view.contains(keyed)).as("the key's number, as an unreadable record of the key would hold")
+                .isTrue();
+
+        put(keyed, entry(CANONICAL));
+        remove(keyed);
+        view = read();
+        assertThat(view.contains(keyed)).isFalse();
+        assertThat(view.contains(named)).isFalse();
+    }
+
+    @Test
+    void anUnreadableRecordTakesAwayWhatItsKeysMisfiledRecordHeldAsCompactionWould() {
+        String keyed = DncEntry.key("acct", CANONICAL);
+        String named = DncEntry.key("acct", "+442071234568");
+        put(keyed, entry("+442071234568"));
+        topic.add(record(keyed, "{\"version\":1,\"account_id\":\"acct\",\"number\":\"020 7123 4567\"}"));
+        CompactedView<DncEntry> running = read();
+
+        topic.subList(0, topic.size() - 1).clear();
+        CompactedView<DncEntry> startedAfterCompaction = read();
+
+        for (CompactedView<DncEntry> view : List.of(running, startedAfterCompaction)) {
+            assertThat(view.contains(keyed)).isTrue();
+            assertThat(view.contains(named)).isFalse();
+        }
+    }
+
+    @Test
     void anUnreadableRecordKeyedInAnotherSpellingOfItsNumberHoldsTheNumberADialLooksUp() {
         // An outside writer's keys: a trunk prefix left in, and the international prefix instead of the +.
         String withTrunkZero = "acct:+4402071234567";
