@@ -124,7 +124,7 @@ public final class WebhookDeliverer {
     Mono<Void> deliver(DeliveryTask task, Retry untilStored) {
         return resolve(task)
                 .flatMap(resolution -> resolution.refusal() == null ? guarded(resolution.task(), untilStored)
-                        : refuse(task, resolution.refusal(), resolution.why()));
+                        : detached(refuse(task, resolution.refusal(), resolution.why())));
     }
 
     /** The store step, written again per {@code untilStored} when PostgreSQL fails it; as it is when that is null. */
@@ -262,10 +262,11 @@ public final class WebhookDeliverer {
     }
 
     /**
-     * What follows a try, run on a subscription of its own: a cancel of the caller's (the pipelines stopping at a
-     * rollout) ends only its wait, never the steps half-way. Cancelled between them, a delivered retry's row was
-     * removed, or a dead one's moved to the dead letters, and its try never logged: the row that would have brought
-     * it back was gone, so nothing wrote it, and the delivery log showed the delivery retrying for ever. Counted while
+     * What follows a try, or a refusal, run on a subscription of its own: a cancel of the caller's (the pipelines
+     * stopping at a rollout) ends only its wait, never the steps half-way. Cancelled between them, a delivered retry's
+     * row was removed, or a dead or refused one's moved to the dead letters or dropped, and its try or refusal never
+     * logged: the row that would have brought it back was gone, so nothing wrote it, and the delivery log showed the
+     * delivery retrying for ever. Counted while
      * they run, so that the service's stop waits for them ({@link #awaitFollowUps}) before its database pool and
      * producer close under them.
      */

@@ -148,6 +148,38 @@ class WebhookDelivererTest {
                 .satisfies(attempt -> assertThat(attempt.outcome()).isEqualTo(DeliveryAttempt.Outcome.DELIVERED));
     }
 
+    /**
+     * As a try's: a stored retry of a webhook disabled since, moved to the dead letters as the pipelines stop, has its
+     * refusal logged all the same, and the stop waits for it.
+     */
+    @Test
+    void aRefusedRetryMovedToTheDeadLettersIsLoggedThoughItsCallerIsCancelled() throws Exception {
+        WebhookConfig disabled = new WebhookConfig(WEBHOOK.id(), WEBHOOK.accountId(), WEBHOOK.url(), "test", SECRET,
+                false, Instant.EPOCH);
+        ScriptedDatabase database = new ScriptedDatabase(sql -> updated(1));
+        java.util.concurrent.CountDownLatch logging = new java.util.concurrent.CountDownLatch(1);
+        AttemptLog slow = attempt -> Mono.defer(() -> {
+            logging.countDown();
+            return Mono.delay(Duration.ofMillis(300)).then(Mono.fromRunnable(() -> attempts.add(attempt)));
+        });
+        Instant now = Instant.now();
+        DeliveryTask claimed = new DeliveryTask(9L, "ev-4", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
+                WEBHOOK.id()), "req-4", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 3, null, false,
+                now.plus(Duration.ofMinutes(1)), now, null);
+        WebhookDeliverer deliverer = deliverer(database, disabled, slow);
+
+        reactor.core.Disposable running = deliverer.deliverClaimed(claimed).subscribe();
+        assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        running.dispose();
+
+        assertThat(deliverer.awaitFollowUps(Duration.ofSeconds(5))).isTrue();
+        assertThat(database.executed(sql -> sql.contains("webhook.dead_letters"))).isEqualTo(1);
+        assertThat(attempts).singleElement().satisfies(attempt -> {
+            assertThat(attempt.outcome()).isEqualTo(DeliveryAttempt.Outcome.REFUSED);
+            assertThat(attempt.error()).isEqualTo(Reason.DISABLED.tag());
+        });
+    }
+
     @Test
     void theStopsWaitForATrysFollowUpIsBounded() throws Exception {
         WebhookDeliverer deliverer = cancelledWhileLogging(attempt -> Mono.never());
