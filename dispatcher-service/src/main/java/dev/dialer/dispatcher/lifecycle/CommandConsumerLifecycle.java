@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -38,6 +39,8 @@ class CommandConsumerLifecycle implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(CommandConsumerLifecycle.class);
     private static final long TOPIC_TIMEOUT_MILLIS = 30_000;
+    /** What a stop leaves of the shutdown phase's bound, after its drain, to dispose the pipeline. */
+    static final Duration PHASE_MARGIN = Duration.ofSeconds(2);
 
     private final KafkaProperties kafka;
     private final KafkaSettings settings;
@@ -49,10 +52,14 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private final Lanes lanes;
     private final PipelineSubscription pipeline = new PipelineSubscription("command",
             "the service is no longer ready");
+    /** How long a stop waits for the dials running: {@code drain-timeout}, within the shutdown phase's bound. */
+    private final Duration drain;
 
     CommandConsumerLifecycle(KafkaProperties kafka, KafkaSettings settings, CommandConsumer consumer,
                              KeyRouting routing, PolicyViewsLifecycle policy, LedgerProperties ledger,
-                             CommandConsumerProperties commands, Lanes lanes) {
+                             CommandConsumerProperties commands, Lanes lanes,
+                             @Value("${spring.lifecycle.timeout-per-shutdown-phase:30s}") Duration shutdownPhase) {
+        this.drain = commands == null ? Duration.ZERO : drainWithin(commands.drainTimeout(), shutdownPhase);
         this.commands = commands;
         this.lanes = lanes;
         this.policy = policy;
@@ -124,10 +131,29 @@ class CommandConsumerLifecycle implements SmartLifecycle {
      * {@code drain-timeout} has passed: then the dials left are cancelled (logged), and their attempts are the
      * watchdog's to reconcile.
      */
+    /**
+     * {@code drain}, or less when it would outlast Spring's wait for the phase ({@code shutdownPhase} less
+     * {@link #PHASE_MARGIN}): past that wait Spring goes on with the later phases and destroys the beans (the database
+     * pool, the producer) under the dials still running, whose placed calls, their carrier ids never stored, were left
+     * to the watchdog for an hour and more and ended {@code status_timeout}, what the drain is there to prevent.
+     */
+    static Duration drainWithin(Duration drain, Duration shutdownPhase) {
+        Duration bound = shutdownPhase.compareTo(PHASE_MARGIN.multipliedBy(2)) > 0 ? shutdownPhase.minus(PHASE_MARGIN)
+                : shutdownPhase.dividedBy(2);
+        if (drain.compareTo(bound) <= 0) {
+            return drain;
+        }
+        log.warn("dialer.dispatcher.commands.drain-timeout ({}) is not below "
+                + "spring.lifecycle.timeout-per-shutdown-phase ({}): an orderly stop waits {} for the dials running; "
+                + "raise the phase's timeout to wait longer",
+                drain, shutdownPhase, bound);
+        return bound;
+    }
+
     @Override
     public void stop(Runnable callback) {
         AtomicBoolean stopped = new AtomicBoolean();
-        Duration timeout = commands.drainTimeout();
+        Duration timeout = drain;
         int running = lanes.dialsRunning();
         if (running > 0) {
             log.info("stopping: no dial starts from now on; waiting up to {} for the {} running to end", timeout,

@@ -34,7 +34,7 @@ class CommandConsumerLifecycleTest {
         CommandConsumerProperties commands = new CommandConsumerProperties("dialer-dispatcher", 500, 12,
                 Duration.ofSeconds(1), 4, Duration.ofMillis(200));
         CommandConsumerLifecycle lifecycle = new CommandConsumerLifecycle(null, null, mock(CommandConsumer.class),
-                null, null, null, commands, lanes);
+                null, null, null, commands, lanes, Duration.ofSeconds(30));
         AtomicInteger stopped = new AtomicInteger();
 
         lifecycle.stop(stopped::incrementAndGet);
@@ -57,11 +57,38 @@ class CommandConsumerLifecycleTest {
         CommandConsumerProperties commands = new CommandConsumerProperties("dialer-dispatcher", 500, 12,
                 Duration.ofSeconds(1), 4, Duration.ofHours(1));
         CommandConsumerLifecycle lifecycle = new CommandConsumerLifecycle(null, null, mock(CommandConsumer.class),
-                null, null, null, commands, lanes);
+                null, null, null, commands, lanes, Duration.ofSeconds(30));
 
         lifecycle.stop();
 
         verify(lanes).stopDialling(any());
+    }
+
+    @Test
+    void aDrainTimeoutThatWouldOutlastTheShutdownPhaseIsCutToIt() {
+        assertThat(CommandConsumerLifecycle.drainWithin(Duration.ofSeconds(15), Duration.ofSeconds(30)))
+                .isEqualTo(Duration.ofSeconds(15));
+        assertThat(CommandConsumerLifecycle.drainWithin(Duration.ofSeconds(45), Duration.ofSeconds(30)))
+                .isEqualTo(Duration.ofSeconds(28));
+        assertThat(CommandConsumerLifecycle.drainWithin(Duration.ofSeconds(30), Duration.ofSeconds(30)))
+                .isEqualTo(Duration.ofSeconds(28));
+        assertThat(CommandConsumerLifecycle.drainWithin(Duration.ofSeconds(15), Duration.ofSeconds(3)))
+                .isEqualTo(Duration.ofMillis(1500));
+    }
+
+    @Test
+    void aStopWaitsNoLongerThanTheShutdownPhaseAllows() {
+        Lanes lanes = mock(Lanes.class);
+        when(lanes.dialsRunning()).thenReturn(1);
+        CommandConsumerProperties commands = new CommandConsumerProperties("dialer-dispatcher", 500, 12,
+                Duration.ofSeconds(1), 4, Duration.ofHours(1));
+        CommandConsumerLifecycle lifecycle = new CommandConsumerLifecycle(null, null, mock(CommandConsumer.class),
+                null, null, null, commands, lanes, Duration.ofMillis(400));
+        AtomicInteger stopped = new AtomicInteger();
+
+        lifecycle.stop(stopped::incrementAndGet);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> stopped.get() == 1);
     }
 
     @Test
@@ -73,7 +100,7 @@ class CommandConsumerLifecycleTest {
         CommandConsumer consumer = mock(CommandConsumer.class);
         when(consumer.run()).thenReturn(Flux.<Void>never().doOnSubscribe(subscription -> consuming.set(true)));
         CommandConsumerLifecycle lifecycle = new CommandConsumerLifecycle(null, null, consumer, null, policy, null,
-                null, null);
+                null, null, Duration.ofSeconds(30));
 
         Disposable pipeline = lifecycle.pipeline().subscribe();
         try {
