@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -141,6 +142,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Duration endedKept;
     /** A silent trunk gets one call every this many probe intervals, for a trunk that ignores OPTIONS. */
     private static final int TRIAL_EVERY = 6;
+    /** Renews this process's leases and reads hang-ups asked elsewhere: from start until {@link #close}. */
+    private volatile Disposable renewer;
+    /** Takes over calls whose dispatcher died: from start until {@link #stop}. */
     private volatile Disposable keeper;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Steps of calls being handled now: their statuses being kept and reported. */
@@ -238,13 +242,22 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     @Override
     public synchronized void start() {
         if (keeper == null && !closed.get()) {
-            keeper = keepLeases().subscribe(ignored -> { }, error -> log.error("SIP dialog leases are no longer "
-                    + "renewed after an unexpected error: this dispatcher's calls will be taken over; restart it",
-                    error));
+            if (renewer == null) {
+                renewer = renewals().subscribe(ignored -> { }, error -> log.error("SIP dialog leases are no longer "
+                        + "renewed after an unexpected error: this dispatcher's calls will be taken over; restart it",
+                        error));
+            }
+            keeper = takeovers().subscribe(ignored -> { }, error -> log.error("SIP calls left by a dispatcher that "
+                    + "stopped are no longer taken over after an unexpected error; restart this dispatcher", error));
         }
     }
 
-    /** Stops taking calls over; the calls this process holds go on until {@link #close}. */
+    /**
+     * Stops taking calls over. The calls this process holds go on until {@link #close} (the dials the stop lets end
+     * place some still), and their leases are renewed, their states not stored yet stored again and the hang-ups
+     * asked elsewhere read until then: stopped here, in the first phase, a slow stop let their leases lapse to another
+     * dispatcher while they ran here, and an answered call whose state was not stored was taken over as ringing.
+     */
     @Override
     public synchronized void stop() {
         if (keeper != null) {
@@ -540,7 +553,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /**
      * Cancels a ringing call (at once, or at its first provisional response); an answered one talks on. A call
      * another dispatcher holds (the first to claim a cancel acts on it, whoever placed the call) is marked in its kept
-     * state, and its holder cancels it at its next lease renewal ({@link #keepLeases}), unless it is kept as answered,
+     * state, and its holder cancels it at its next lease renewal ({@link #renewals}), unless it is kept as answered,
      * which is answered as here: too late; nothing happens to a call nobody keeps. A call this dispatcher holds is
      * answered for once its INVITE has its outcome, for up to {@link #HANG_UP_OUTCOME_WAIT}: a callee's answer
      * crossing our CANCEL is told as too late (the call talks on), as a Voice Gateway's call found answered is.
@@ -705,7 +718,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * The call's kept state as it now stands: saved while it runs, deleted once it ended; before its statuses are
      * reported, so an answered call is durable before anyone hears of it. False when another dispatcher holds the call
      * now (nothing was written). A write that keeps failing is logged and counted, and the call goes on in memory; its
-     * state is stored again at each lease renewal until it is ({@link #keepLeases}): a call answered but kept as
+     * state is stored again at each lease renewal until it is ({@link #renewals}): a call answered but kept as
      * ringing would be cancelled, not hung up, by the dispatcher that took it over, and reported as failed.
      */
     private Mono<Boolean> keep(SipCall call) {
@@ -742,17 +755,18 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * Every third of the lease: renews the leases of the calls this process runs (a call that ended but could not be
      * forgotten lapses, and is deleted by whoever claims it: its CANCEL or BYE gets a 481, and its report, about that
      * dial and that call only, changes nothing, also once the attempt was dialled again, here or by another carrier:
-     * {@link #endOrphan}) and hangs up its calls whose hang-up another dispatcher asked for; and, on a tick of its
-     * own, takes over calls whose holder's lease lapsed and ends them ({@link #recover}). A tick that fails, or whose
-     * statements do not answer within the tick, is logged; the next one tries again.
+     * {@link #endOrphan}), stores again the states that could not be stored, and hangs up its calls whose hang-up
+     * another dispatcher asked for; {@link #takeovers}, on a tick of its own, takes over calls whose holder's lease
+     * lapsed and ends them ({@link #recover}). A tick that fails, or whose statements do not answer within the tick,
+     * is logged; the next one tries again.
      *
-     * <p>The two go on side by side: a takeover waits for its report (the ledger, or Kafka when another dispatcher
+     * <p>The two go on side by side, subscribed apart: a takeover waits for its report (the ledger, or Kafka when another dispatcher
      * owns the call's caller ID), and renewals waiting behind it would let this process's own calls lapse while it
      * runs them, to be cancelled or hung up by whoever claimed them next.
      */
-    private Flux<Void> keepLeases() {
+    private Flux<Void> renewals() {
         Duration tick = properties.dialogLease().dividedBy(3);
-        Flux<Void> renewals = Flux.interval(Duration.ZERO, tick, workers)
+        return Flux.interval(Duration.ZERO, tick, workers)
                 .onBackpressureDrop()
                 .doOnNext(ticked -> keepUnsavedAgain())
                 .concatMap(ticked -> dialogs.renewLeases(List.copyOf(held))
@@ -767,7 +781,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                             log.warn("SIP dialog leases could not be renewed: {}", error.toString());
                             return Mono.empty();
                         }));
-        Flux<Void> takeovers = Flux.interval(Duration.ZERO, tick, workers)
+    }
+
+    /** {@link #renewals}' companion: takes over, every third of the lease, calls whose holder's lease lapsed. */
+    private Flux<Void> takeovers() {
+        Duration tick = properties.dialogLease().dividedBy(3);
+        return Flux.interval(Duration.ZERO, tick, workers)
                 .onBackpressureDrop()
                 .concatMap(ticked -> dialogs.claimOrphans(RECOVERY_BATCH)
                         // The claim alone is bounded: a takeover under way waits for its report.
@@ -781,7 +800,6 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                                     error.toString());
                             return Mono.empty();
                         }));
-        return Flux.merge(renewals, takeovers);
     }
 
     /** Asked again every tick until the call ends: a hang-up is harmless to repeat ({@link SipCall}). */
@@ -1089,6 +1107,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         // No event runs from here on (an INVITE still queued is never sent), before another dispatcher may claim.
         prober.dispose();
         pipeline.dispose();
+        Disposable renewing = renewer;
+        if (renewing != null) {
+            renewing.dispose();
+        }
+        storeUnsaved();
         try {
             dialogs.releaseLeases().block(Duration.ofSeconds(5));
         } catch (RuntimeException e) {
@@ -1098,6 +1121,28 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         calls.clear();
         session.close();
         workers.dispose();
+    }
+
+    /**
+     * Stores, once, the states of the running calls that could not be stored (no step runs any more): released with
+     * the leases as ringing, an answered call would be cancelled, not hung up, by whoever claimed it, and reported
+     * failed. A store that fails here is logged; the call is taken over as it was last stored.
+     */
+    private void storeUnsaved() {
+        for (String callId : List.copyOf(unsaved)) {
+            SipCall call = calls.get(callId);
+            Optional<SipDialog> change = call == null ? Optional.empty() : call.takeKeptChange();
+            if (change.isEmpty()) {
+                continue;
+            }
+            try {
+                dialogs.update(change.get()).block(properties.keepTimeout());
+                unsaved.remove(callId);
+            } catch (RuntimeException e) {
+                log.warn("SIP call {} could not be kept in PostgreSQL before its lease was released: whoever takes it "
+                        + "over finds it as last stored: {}", callId, e.toString());
+            }
+        }
     }
 
     private void settle() {

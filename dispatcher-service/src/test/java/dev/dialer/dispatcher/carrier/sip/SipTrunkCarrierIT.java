@@ -295,6 +295,44 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void anAnsweredCallWhoseStateCouldNotBeStoredIsStoredWhenTheCarrierCloses() throws Exception {
+        // Leases renewed every 20 s: none comes between the failed write and the close.
+        start(Sipp.uas("answer-and-stay"), callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                Duration.ofMinutes(1));
+        dialogs.failUpdatesOf(SipDialog.State.CONFIRMED, 100);
+
+        PlacedCall placed = place(Map.of("timeLimit", 60));
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS);
+        await().atMost(WAIT).until(() -> registry.counter("dialer.dispatcher.carrier.sip.dialogs.unsaved")
+                .count() >= 1);
+        assertThat(dialogs.kept().get(placed.callId()).state()).isNotEqualTo(SipDialog.State.CONFIRMED);
+
+        // PostgreSQL is back; a rollout stops the dispatcher.
+        dialogs.failUpdatesOf(SipDialog.State.CONFIRMED, 0);
+        carrier.stop();
+        carrier.close();
+
+        assertThat(dialogs.kept().get(placed.callId())).as("released as answered: whoever claims it hangs it up")
+                .isNotNull().satisfies(kept -> assertThat(kept.state()).isEqualTo(SipDialog.State.CONFIRMED));
+    }
+
+    @Test
+    void leasesAreRenewedFromTheStopUntilTheClose() throws Exception {
+        start(Sipp.uas("answer-and-stay"), callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                Duration.ofSeconds(3));
+
+        carrier.stop();
+        assertThat(carrier.isRunning()).as("no call taken over any more").isFalse();
+        int atStop = dialogs.renewals();
+        await().atMost(WAIT).until(() -> dialogs.renewals() >= atStop + 2);
+
+        carrier.close();
+        int atClose = dialogs.renewals();
+        Thread.sleep(2_500);
+        assertThat(dialogs.renewals()).as("none after the close").isEqualTo(atClose);
+    }
+
+    @Test
     void aStatusWhoseReportHangsHoldsTheCallsAnswerBackOnlyForAWhile() throws Exception {
         // The ringing status is never applied (Kafka or PostgreSQL hangs without failing); 64 × T1 is taken as 4 s
         // here, so a status is given up after 1 s, and the trunk's 200, which waits behind it, is acknowledged then.
