@@ -760,9 +760,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * lapsed and ends them ({@link #recover}). A tick that fails, or whose statements do not answer within the tick,
      * is logged; the next one tries again.
      *
-     * <p>The two go on side by side, subscribed apart: a takeover waits for its report (the ledger, or Kafka when another dispatcher
-     * owns the call's caller ID), and renewals waiting behind it would let this process's own calls lapse while it
-     * runs them, to be cancelled or hung up by whoever claimed them next.
+     * <p>The two go on side by side, subscribed apart: a takeover waits for its report (the ledger, or Kafka when
+     * another dispatcher owns the call's caller ID), and renewals waiting behind it would let this process's own calls
+     * lapse while it runs them, to be cancelled or hung up by whoever claimed them next.
      */
     private Flux<Void> renewals() {
         Duration tick = properties.dialogLease().dividedBy(3);
