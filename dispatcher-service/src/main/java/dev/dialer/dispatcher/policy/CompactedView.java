@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -77,6 +78,8 @@ final class CompactedView<V> {
     private final Counter misfiledRecords;
     private final Counter readFailures;
     private volatile boolean caughtUp;
+    /** Counts each record's application twice, at its start and at its end: odd while one is being applied. */
+    private final AtomicLong applying = new AtomicLong();
 
     /**
      * @param schema the topic's schema ({@code schemas/<name>.v1.json})
@@ -159,12 +162,21 @@ final class CompactedView<V> {
     }
 
     /**
-     * Whether the key is held, under its own name, another record's or unread. Asked in the reverse of the order
-     * {@link #put} adds to and takes from the three, so that a key held before and after a record never reads as absent
-     * while another thread applies it.
+     * Whether the key is held, under its own name, another record's or unread. A key held before and after a record
+     * never reads as absent while another thread applies it: a record moves a key's holding from one of the three to
+     * another (each new holding made before the old one is taken away), and no order of reading them suits every move,
+     * so an answer of absent stands only if no record was being applied while it was read ({@link #applying}); else it
+     * is read again, once that record is applied.
      */
     boolean contains(String key) {
-        return heldUnread.containsKey(key) || misfiledValues.containsKey(key) || entries.containsKey(key);
+        while (true) {
+            long before = applying.get();
+            boolean held = heldUnread.containsKey(key) || misfiledValues.containsKey(key) || entries.containsKey(key);
+            if (held || ((before & 1) == 0 && applying.get() == before)) {
+                return held;
+            }
+            Thread.onSpinWait();
+        }
     }
 
     /**
@@ -185,7 +197,17 @@ final class CompactedView<V> {
                 .filter(key -> key.startsWith(prefix)).distinct().toList();
     }
 
+    /** Applies a record, {@link #applying} odd meanwhile. */
     private void apply(InboundRecord record) {
+        applying.incrementAndGet();
+        try {
+            applyRecord(record);
+        } finally {
+            applying.incrementAndGet();
+        }
+    }
+
+    private void applyRecord(InboundRecord record) {
         String key = record.key();
         if (key == null) {
             unreadable.increment();
@@ -215,13 +237,14 @@ final class CompactedView<V> {
             }
             return;
         }
-        put(key, named, value);
         // A readable record whose value names another number than its key (an outside writer's typo) holds the key's
-        // number too, as an unreadable record of that key would: the key asks for its number to be spared.
+        // number too, as an unreadable record of that key would: the key asks for its number to be spared. Held
+        // before the value is put, and kept through it: a key held before and after must never read as absent.
         boolean keyHeld = heldAs != null && !named.equals(key) && !named.equals(heldAs.apply(key));
         if (keyHeld) {
             holdUnread(key);
         }
+        put(key, named, value, keyHeld);
         if (!named.equals(key)) {
             misfiledRecords.increment();
             log.warn("{} record at {}-{}@{} is keyed otherwise than its value names: held under its value's key{} "
@@ -238,8 +261,9 @@ final class CompactedView<V> {
      * Holds the record's value, the new holding made before the old one is taken away: the dial-time gate reads the
      * view on other threads, and a key listed before and after the record must never read as absent in between (a
      * DNC number whose entry is published again, its reason changed or its list imported again, would be dialled).
+     * {@code keyHeld}: the record holds its key's own number too, the hold already made; else a hold is released.
      */
-    private void put(String key, String named, V value) {
+    private void put(String key, String named, V value, boolean keyHeld) {
         if (named.equals(key)) {
             entries.put(key, value);
             dropMisfiled(key);
@@ -251,7 +275,9 @@ final class CompactedView<V> {
             }
             entries.remove(key);
         }
-        releaseUnread(key);
+        if (!keyHeld) {
+            releaseUnread(key);
+        }
     }
 
     private void remove(String key) {

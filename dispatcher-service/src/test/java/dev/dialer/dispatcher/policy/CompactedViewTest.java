@@ -178,11 +178,13 @@ class CompactedViewTest {
     @Test
     void aListedNumberWhoseEntryIsPublishedAgainNeverReadsAsUnlistedMeanwhile() throws Exception {
         // Its reason changed, or its list imported again: the same key, published again and again (now and then in a
-        // form the schema refuses, which holds it listed), applied on the reader's thread while the dial-time gate
-        // asks on another.
+        // form the schema refuses, or naming another number, either of which holds it listed), applied on the
+        // reader's thread while the dial-time gate asks on another.
         String key = DncEntry.key("acct", CANONICAL);
         InboundRecord again = record(key, Contract.toJson(entry(CANONICAL)));
         InboundRecord unreadable = record(key, "{\"version\":1,\"account_id\":\"acct\",\"number\":\"020\"}");
+        InboundRecord misfiled = record(key, Contract.toJson(entry("+442071234568")));
+        List<InboundRecord> forms = List.of(again, unreadable, misfiled, misfiled, again, misfiled, unreadable);
         Sinks.Many<InboundRecord> records = Sinks.many().unicast().onBackpressureBuffer();
         CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
                 ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey, records::asFlux,
@@ -214,8 +216,8 @@ class CompactedViewTest {
         try {
             records.tryEmitNext(again);
             listed.countDown();
-            for (int n = 0; n < 100_000; n++) {
-                records.tryEmitNext(n % 2 == 0 ? again : unreadable);
+            for (int n = 0; n < 140_000; n++) {
+                records.tryEmitNext(forms.get(n % forms.size()));
             }
         } finally {
             applying.set(false);
