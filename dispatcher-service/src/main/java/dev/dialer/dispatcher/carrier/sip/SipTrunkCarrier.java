@@ -103,6 +103,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private static final String BYES_NOT_TAKEN = "dialer.dispatcher.carrier.sip.bye.not_taken";
     /** How long {@link #close} lets the steps being handled finish. */
     static final Duration SETTLE_ON_CLOSE = Duration.ofSeconds(5);
+    /** Writes of calls' states not stored yet ({@link #storeUnsaved}) at once, on close. */
+    private static final int STORES_ON_CLOSE = 16;
 
     private final SipTrunkProperties properties;
     private final Function<CarrierCallback, Mono<?>> reporter;
@@ -1107,11 +1109,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         // No event runs from here on (an INVITE still queued is never sent), before another dispatcher may claim.
         prober.dispose();
         pipeline.dispose();
+        // Under the leases still renewed: a store slower than the rest of a lease would hand the call over unstored.
+        storeUnsaved();
         Disposable renewing = renewer;
         if (renewing != null) {
             renewing.dispose();
         }
-        storeUnsaved();
         try {
             dialogs.releaseLeases().block(Duration.ofSeconds(5));
         } catch (RuntimeException e) {
@@ -1124,24 +1127,26 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /**
-     * Stores, once, the states of the running calls that could not be stored (no step runs any more): released with
-     * the leases as ringing, an answered call would be cancelled, not hung up, by whoever claimed it, and reported
-     * failed. A store that fails here is logged; the call is taken over as it was last stored.
+     * Stores, once, the state of each running call that has a change not stored (its write failed, and the store
+     * again a renewal asked for had not run; no step runs any more): released with the leases as ringing, an answered
+     * call would be cancelled, not hung up, by whoever claimed it, and reported failed. The writes go together, within
+     * one {@code keep-timeout} in all, so that a database that does not answer holds the stop no longer than that;
+     * what is not stored by then is logged, and those calls are taken over as they were last stored.
      */
     private void storeUnsaved() {
-        for (String callId : List.copyOf(unsaved)) {
-            SipCall call = calls.get(callId);
-            Optional<SipDialog> change = call == null ? Optional.empty() : call.takeKeptChange();
-            if (change.isEmpty()) {
-                continue;
-            }
-            try {
-                dialogs.update(change.get()).block(properties.keepTimeout());
-                unsaved.remove(callId);
-            } catch (RuntimeException e) {
-                log.warn("SIP call {} could not be kept in PostgreSQL before its lease was released: whoever takes it "
-                        + "over finds it as last stored: {}", callId, e.toString());
-            }
+        List<SipDialog> changes = calls.values().stream().filter(call -> !call.ended())
+                .map(SipCall::takeKeptChange).flatMap(Optional::stream).toList();
+        if (changes.isEmpty()) {
+            return;
+        }
+        try {
+            Flux.fromIterable(changes).flatMap(dialogs::update, STORES_ON_CLOSE).then()
+                    .block(properties.keepTimeout());
+            log.info("{} SIP calls whose state had not been stored were stored before their leases were released",
+                    changes.size());
+        } catch (RuntimeException e) {
+            log.warn("{} SIP calls whose state had not been stored may not be stored before their leases are "
+                    + "released: whoever takes one over finds it as last stored: {}", changes.size(), e.toString());
         }
     }
 

@@ -317,6 +317,32 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void anAnsweredCallWhoseStoreAgainWaitsBehindAHangingReportIsStoredWhenTheCarrierCloses() throws Exception {
+        // Leases renewed every second; its in-progress status is not applied (Kafka hangs), and a status is given up
+        // only after 30 s (a quarter of 64 × T1, taken as 120 s here): the close's settling gives up first.
+        start(Sipp.uas("answer-and-stay"), null, null, Duration.ofSeconds(120),
+                callback -> callback.status() == AttemptStatus.IN_PROGRESS ? Mono.never()
+                        : Mono.fromRunnable(() -> reported.add(callback)), Duration.ofSeconds(3));
+        dialogs.failUpdatesOf(SipDialog.State.CONFIRMED, 100);
+
+        PlacedCall placed = place(Map.of("timeLimit", 60));
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING);
+        await().atMost(WAIT).until(() -> registry.counter("dialer.dispatcher.carrier.sip.dialogs.unsaved")
+                .count() >= 1);
+        // Renewals ask for the state to be stored again: the asking waits behind the status that hangs.
+        int renewals = dialogs.renewals();
+        await().atMost(WAIT).until(() -> dialogs.renewals() >= renewals + 2);
+        assertThat(dialogs.kept().get(placed.callId()).state()).isNotEqualTo(SipDialog.State.CONFIRMED);
+
+        dialogs.failUpdatesOf(SipDialog.State.CONFIRMED, 0);
+        carrier.stop();
+        carrier.close();
+
+        assertThat(dialogs.kept().get(placed.callId())).as("released as answered: whoever claims it hangs it up")
+                .isNotNull().satisfies(kept -> assertThat(kept.state()).isEqualTo(SipDialog.State.CONFIRMED));
+    }
+
+    @Test
     void leasesAreRenewedFromTheStopUntilTheClose() throws Exception {
         start(Sipp.uas("answer-and-stay"), callback -> Mono.fromRunnable(() -> reported.add(callback)),
                 Duration.ofSeconds(3));
