@@ -25,6 +25,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -130,7 +131,8 @@ final class SendRequestParser {
     /**
      * A body's fields, and for a form the name each number in its {@code to} was given: {@code to[2]} for each number
      * of a {@code to[2]=…}, null for one of a {@code to} or {@code to[]}, which the client wrote no index for (and
-     * which is named by its place among the numbers). A JSON body's numbers are named by their place in its array.
+     * which is named by its place among the numbers). A JSON body's numbers are named by their place in its array, as
+     * are all of a form's that mixes the two (none named).
      */
     private record Body(ObjectNode fields, List<String> recipientNames) {
     }
@@ -153,7 +155,12 @@ final class SendRequestParser {
             return new Body(json(text), List.of());
         }
         List<String> recipientNames = new ArrayList<>();
-        return new Body(form(text, charset, maxRecipients, recipientNames), recipientNames);
+        ObjectNode fields = form(text, charset, maxRecipients, recipientNames);
+        if (recipientNames.contains(null) && recipientNames.stream().anyMatch(Objects::nonNull)) {
+            // to[1]=…&to=…: a place among the numbers could be another's index; every number is named by its place.
+            return new Body(fields, List.of());
+        }
+        return new Body(fields, recipientNames);
     }
 
     private static ObjectNode json(String text) {

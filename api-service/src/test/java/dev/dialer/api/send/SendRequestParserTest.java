@@ -586,6 +586,9 @@ class SendRequestParserTest {
         assertThat(parse("bridge=918068281234&flow_id=1&to=919876543215,12345&to=919876543216").recipients())
                 .as("numbers without an index are named by their place")
                 .extracting(SendRequest.Recipient::field).containsExactly("to[0]", "to[1]", "to[2]");
+        assertThat(parse("bridge=918068281234&flow_id=1&to[1]=919876543215&to=12345").recipients())
+                .as("a form that mixes the two: each number named by its place, none another's index")
+                .extracting(SendRequest.Recipient::field).containsExactly("to[0]", "to[1]");
     }
 
     @Test

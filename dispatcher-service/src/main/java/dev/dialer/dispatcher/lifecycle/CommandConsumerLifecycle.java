@@ -127,11 +127,6 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     }
 
     /**
-     * Starts no dial from now on and disposes the pipeline once the dials running have ended, or once
-     * {@code drain-timeout} has passed: then the dials left are cancelled (logged), and their attempts are the
-     * watchdog's to reconcile.
-     */
-    /**
      * {@code drain}, or less when it would outlast Spring's wait for the phase ({@code shutdownPhase} less
      * {@link #PHASE_MARGIN}): past that wait Spring goes on with the later phases and destroys the beans (the database
      * pool, the producer) under the dials still running, whose placed calls, their carrier ids never stored, were left
@@ -150,6 +145,11 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         return bound;
     }
 
+    /**
+     * Starts no dial from now on and disposes the pipeline once the dials running have ended, or once
+     * {@code drain-timeout} ({@link #drainWithin}) has passed: then the dials left are cancelled (logged), and their attempts are the
+     * watchdog's to reconcile.
+     */
     @Override
     public void stop(Runnable callback) {
         AtomicBoolean stopped = new AtomicBoolean();
