@@ -147,8 +147,8 @@ class CommandConsumerLifecycle implements SmartLifecycle {
 
     /**
      * Starts no dial from now on and disposes the pipeline once the dials running have ended, or once
-     * {@code drain-timeout} ({@link #drainWithin}) has passed: then the dials left are cancelled (logged), and their attempts are the
-     * watchdog's to reconcile.
+     * {@code drain-timeout} ({@link #drainWithin}) has passed: then the dials left are cancelled (logged), and their
+     * attempts are the watchdog's to reconcile.
      */
     @Override
     public void stop(Runnable callback) {
