@@ -237,10 +237,18 @@ final class PaceBucket {
         return next;
     }
 
-    /** Whether the bucket is full again at {@code now}: forgetting it then changes nothing. */
+    /**
+     * Whether the bucket is full again at {@code now}: forgetting it then changes nothing. Not while any of its last
+     * starts is inside the second before {@code now}: after a late run caught up (several starts at once, each due by
+     * then) the schedule may be back at {@code now} with fewer starts in that second than the window allows, and a
+     * bucket made afresh would start its burst and its rate on top of them, past the window's bound.
+     */
     synchronized boolean idleAt(long now) {
-        boolean windowOpen = recentCount < capacity || recent[recentNext] + WINDOW_NANOS < now;
-        return theoreticalArrival == Long.MIN_VALUE || theoreticalArrival <= now && windowOpen;
+        if (theoreticalArrival == Long.MIN_VALUE) {
+            return true;
+        }
+        long newest = recent[(recentNext - 1 + recent.length) % recent.length];
+        return theoreticalArrival <= now && (recentCount == 0 || newest + WINDOW_NANOS < now);
     }
 
     /** How many last starts it has room for now (for tests). */

@@ -216,12 +216,39 @@ class PaceBucketTest {
     }
 
     @Test
-    void isIdleOnceItHasRefilled() {
+    void isIdleOnceItHasRefilledAndItsLastStartIsOutsideTheWindow() {
         PaceBucket bucket = new PaceBucket(2, 1);
         bucket.take(0);
 
         assertThat(bucket.idleAt(SECOND / 4)).isFalse();
-        assertThat(bucket.idleAt(SECOND / 2)).isTrue();
+        assertThat(bucket.idleAt(SECOND / 2)).as("refilled, its start still in the window").isFalse();
+        assertThat(bucket.idleAt(SECOND + 1)).isTrue();
+    }
+
+    @Test
+    void aBucketForgottenWhenItSaysItIsIdleLetsNoMoreThanTheWindowAllowsAfterALateRun() {
+        // 10 a second, burst 1: at most 11 starts in any second. The start due at 0.1 s comes at 0.6 s, and the run
+        // catches up: every start due by then goes at once.
+        PaceBucket bucket = new PaceBucket(10, 1, SECOND);
+        List<Long> starts = new ArrayList<>();
+        bucket.take(0);
+        starts.add(0L);
+        assertThat(bucket.earliest(0)).as("the next start promised").isPositive();
+        long late = SECOND * 6 / 10;
+        while (bucket.earliest(late) <= late) {
+            bucket.take(late);
+            starts.add(late);
+        }
+        assertThat(starts.size()).as("a late run caught up").isGreaterThan(2);
+
+        // From the first moment it says it is idle, a bucket made afresh takes its place, and starts at its pace.
+        long now = late;
+        while (!bucket.idleAt(now)) {
+            now += SECOND / 100;
+        }
+        starts.addAll(greedyStarts(new PaceBucket(10, 1, SECOND), now, 20));
+
+        assertThat(maxInAnyWindowClosed(starts, SECOND)).isLessThanOrEqualTo(11);
     }
 
     /** The most starts inside any closed window [t, t + length]. */
