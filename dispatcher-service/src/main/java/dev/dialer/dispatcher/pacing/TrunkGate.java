@@ -623,10 +623,14 @@ public final class TrunkGate {
         if (held != null && held.countAlone) {
             // The attempt a count found in flight is dialled again here (its earlier dial ended, refused for capacity
             // at the previous owner): as if the count had found this start holding the slot, which the start's end
-            // frees, and which stays held if the start is not placed.
-            held.countAlone = false;
-            held.counted = true;
-            held.lapsesAt = Math.max(held.lapsesAt, lapsesAt);
+            // frees, and which stays held if the start is not placed. Taken now, by this start: a late callback of the
+            // earlier dial, refused, frees only a slot taken before that dial was requeued (releaseTakenBefore), and
+            // must not free this one.
+            Slot taken = new Slot(held.partition, decreases, now, Math.max(held.lapsesAt, lapsesAt));
+            taken.holders = held.holders;
+            taken.counted = true;
+            slots.put(slotKey, taken);
+            lapsesBy(taken.lapsesAt);
         } else if (held != null) {
             // Another start of the same attempt (a redelivered or re-published command, which the ledger will find
             // a duplicate): it shares the call's slot, so its release must not free the slot of the call in progress.

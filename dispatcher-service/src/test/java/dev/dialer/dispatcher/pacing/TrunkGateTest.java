@@ -507,6 +507,23 @@ class TrunkGateTest {
     }
 
     @Test
+    void aStartThatTakesOverACountedCallsSlotIsNotFreedByALateCallbackOfTheEarlierDial() {
+        TrunkGate trunk = new TrunkGate(0, 10, HOUR, time);
+        trunk.countingStarts();
+        // The previous owner placed dial 1 ten seconds ago; it was requeued for capacity there five seconds ago.
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("late#1", 4, 10 * SECOND)));
+        assertThat(trunk.heldByCountAlone()).containsExactly("late#1");
+
+        // The requeue comes back here: dial 2's start takes the slot over.
+        assertThat(trunk.acquireOrWait("late#1", "acc", 4, 0, () -> { })).isZero();
+        // A repeat of dial 1's callback, refused by the ledger, frees only a slot taken before the requeue.
+        trunk.releaseTakenBefore("late#1", 5 * SECOND);
+
+        assertThat(trunk.holds("late#1")).as("dial 2's slot").isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(1);
+    }
+
+    @Test
     void startsWaitWhileACountRunsSoTheCountedCallsAndNewStartsNeverPassTheLimit() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         AtomicInteger woken = new AtomicInteger();
