@@ -157,20 +157,9 @@ class WebhookDelivererTest {
         WebhookConfig disabled = new WebhookConfig(WEBHOOK.id(), WEBHOOK.accountId(), WEBHOOK.url(), "test", SECRET,
                 false, Instant.EPOCH);
         ScriptedDatabase database = new ScriptedDatabase(sql -> updated(1));
-        java.util.concurrent.CountDownLatch logging = new java.util.concurrent.CountDownLatch(1);
-        AttemptLog slow = attempt -> Mono.defer(() -> {
-            logging.countDown();
-            return Mono.delay(Duration.ofMillis(300)).then(Mono.fromRunnable(() -> attempts.add(attempt)));
-        });
-        Instant now = Instant.now();
-        DeliveryTask claimed = new DeliveryTask(9L, "ev-4", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
-                WEBHOOK.id()), "req-4", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 3, null, false,
-                now.plus(Duration.ofMinutes(1)), now, null);
-        WebhookDeliverer deliverer = deliverer(database, disabled, slow);
 
-        reactor.core.Disposable running = deliverer.deliverClaimed(claimed).subscribe();
-        assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        running.dispose();
+        WebhookDeliverer deliverer = cancelledWhileLogging(database, disabled, attempt -> Mono.delay(
+                Duration.ofMillis(300)).then(Mono.fromRunnable(() -> attempts.add(attempt))));
 
         assertThat(deliverer.awaitFollowUps(Duration.ofSeconds(5))).isTrue();
         assertThat(database.executed(sql -> sql.contains("webhook.dead_letters"))).isEqualTo(1);
@@ -198,6 +187,14 @@ class WebhookDelivererTest {
             }
             throw new AssertionError("not expected: " + sql);
         });
+        return cancelledWhileLogging(database, WEBHOOK, log);
+    }
+
+    /**
+     * As {@link #cancelledWhileLogging(AttemptLog)}, with {@code database}, and {@code webhook} as the directory has it.
+     */
+    private WebhookDeliverer cancelledWhileLogging(ScriptedDatabase database, WebhookConfig webhook, AttemptLog log)
+            throws InterruptedException {
         java.util.concurrent.CountDownLatch logging = new java.util.concurrent.CountDownLatch(1);
         AttemptLog counted = attempt -> Mono.defer(() -> {
             logging.countDown();
@@ -207,7 +204,7 @@ class WebhookDelivererTest {
         DeliveryTask claimed = new DeliveryTask(8L, "ev-3", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
                 WEBHOOK.id()), "req-3", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 1, null, false,
                 now.plus(Duration.ofMinutes(1)), now, null);
-        WebhookDeliverer deliverer = deliverer(database, WEBHOOK, counted);
+        WebhookDeliverer deliverer = deliverer(database, webhook, counted);
         reactor.core.Disposable running = deliverer.deliverClaimed(claimed).subscribe();
         assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         running.dispose();
