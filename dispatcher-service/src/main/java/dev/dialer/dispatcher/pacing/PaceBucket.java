@@ -224,7 +224,7 @@ final class PaceBucket {
         if (recentCount == 0) {
             return next;
         }
-        long last = recent[(recentNext - 1 + recent.length) % recent.length];
+        long last = newest();
         double owed = Math.min(burst, Math.max(1.0, (double) (theoreticalArrival - last) / intervalNanos));
         next.theoreticalArrival = last + Math.round(owed * next.intervalNanos);
         int kept = Math.min(recentCount, next.capacity);
@@ -247,8 +247,12 @@ final class PaceBucket {
         if (theoreticalArrival == Long.MIN_VALUE) {
             return true;
         }
-        long newest = recent[(recentNext - 1 + recent.length) % recent.length];
-        return theoreticalArrival <= now && (recentCount == 0 || newest + WINDOW_NANOS < now);
+        return theoreticalArrival <= now && (recentCount == 0 || newest() + WINDOW_NANOS < now);
+    }
+
+    /** The latest of the last starts kept (meaningful only while some are kept). */
+    private long newest() {
+        return recent[(recentNext - 1 + recent.length) % recent.length];
     }
 
     /** How many last starts it has room for now (for tests). */

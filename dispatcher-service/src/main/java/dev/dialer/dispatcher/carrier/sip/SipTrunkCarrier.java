@@ -767,7 +767,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * lapse while it runs them, to be cancelled or hung up by whoever claimed them next.
      */
     private Flux<Void> renewals() {
-        Duration tick = properties.dialogLease().dividedBy(3);
+        Duration tick = leaseTick();
         return Flux.interval(Duration.ZERO, tick, workers)
                 .onBackpressureDrop()
                 .doOnNext(ticked -> keepUnsavedAgain())
@@ -785,9 +785,14 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                         }));
     }
 
+    /** How often leases are renewed and lapsed ones looked for: every third of the lease. */
+    private Duration leaseTick() {
+        return properties.dialogLease().dividedBy(3);
+    }
+
     /** {@link #renewals}' companion: takes over, every third of the lease, calls whose holder's lease lapsed. */
     private Flux<Void> takeovers() {
-        Duration tick = properties.dialogLease().dividedBy(3);
+        Duration tick = leaseTick();
         return Flux.interval(Duration.ZERO, tick, workers)
                 .onBackpressureDrop()
                 .concatMap(ticked -> dialogs.claimOrphans(RECOVERY_BATCH)
